@@ -1,0 +1,161 @@
+"""``python -m benchmark``: run suites, list what exists, show a resolved plan, print leaderboards.
+
+Exit codes: 0 success; 1 some run failed (recorded, retried next time); 2 a user error (bad
+suite, key, value or data; nothing ran); 3 some run diverged (recorded as a result);
+130 interrupted (finished runs are kept; re-run the same command to resume).
+"""
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from omegaconf import OmegaConf
+from tabulate import tabulate
+
+from benchmark import leaderboard
+from benchmark.config import parse_overrides, valid_keys
+from benchmark.results import ResultStore
+from benchmark.runner import execute
+from benchmark.suites import load_suite, suite_names, suites_dir
+from benchmark.sweep import Plan, expand
+from dgl_ma.data import DATASETS
+from dgl_ma.errors import ConfigError, UserError
+from dgl_ma.models import MODELS
+
+EXAMPLES = """examples:
+  python -m benchmark run suite=quickstart
+  python -m benchmark run suite=quickstart model.layers=[2,8] seeds=[0,1] train.epochs=30
+  python -m benchmark show suite=quickstart
+  python -m benchmark leaderboard suite=quickstart format=latex
+"""
+
+
+def _split_suite(args: List[str], required: bool) -> (Optional[str], Dict[str, Any]):
+    overrides = parse_overrides(args)
+    suite = overrides.pop("suite", None)
+    if required and suite is None:
+        raise ConfigError(f"Name a suite: suite=NAME. Available: {', '.join(suite_names()) or 'none'}.")
+    return (str(suite) if suite is not None else None), overrides
+
+
+def _plan(args: List[str]) -> Plan:
+    suite_name, overrides = _split_suite(args, required=True)
+    return expand(load_suite(suite_name), overrides)
+
+
+def cmd_run(ns: argparse.Namespace) -> int:
+    plan = _plan(ns.overrides)
+    print(f"suite {plan.suite.name}: {len(plan.runs)} runs → {plan.output_dir}", file=sys.stderr)
+    try:
+        summary = execute(plan, force=ns.force, progress=not ns.no_progress)
+    except KeyboardInterrupt:
+        done = sum(ResultStore(plan.output_dir).is_finished(r.run_id) for r in plan.runs)
+        print(f"\ninterrupted: {done} of {len(plan.runs)} runs are finished and saved in {plan.output_dir}; "
+              f"the run in flight was dropped. Re-run the same command to finish the rest.", file=sys.stderr)
+        return 130
+    if not summary.executed:
+        print(f"all {summary.total} runs already finished (use --force to rerun them)", file=sys.stderr)
+    store = ResultStore(plan.output_dir)
+    records = [r for r in (store.load(run.run_id) for run in plan.runs) if r is not None]
+    print(leaderboard.render(records, plan.suite.metrics))
+    return _report_problems(records, plan.output_dir)
+
+
+def _report_problems(records: List[Dict[str, Any]], folder: Path) -> int:
+    failed = [r for r in records if r["status"] == "failed"]
+    diverged = [r for r in records if r["status"] == "diverged"]
+    if failed:
+        first = failed[0]
+        print(f"\n{len(failed)} run(s) failed; the first ({first['run_id']}) with: {first['message']}. "
+              f"Each failed record in {folder} holds its traceback; fix the cause and re-run the same "
+              f"command: failed runs are retried, finished ones kept.", file=sys.stderr)
+        return 1
+    if diverged:
+        where = ", ".join(f"{r['run_id']} (epoch {r['diverged_epoch']})" for r in diverged[:5])
+        print(f"\n{len(diverged)} run(s) diverged (loss became NaN/Inf): {where}. They are kept as results "
+              f"and counted in the leaderboard's 'diverged' column. To train them, lower train.lr, add "
+              f"normalisation, or reduce model.layers; then rerun with --force.", file=sys.stderr)
+        return 3
+    return 0
+
+
+def cmd_show(ns: argparse.Namespace) -> int:
+    plan = _plan(ns.overrides)
+    print(f"# suite {plan.suite.name}: {plan.suite.description}\n# file: {plan.suite.path}\n")
+    print(OmegaConf.to_yaml(plan.base))
+    store = ResultStore(plan.output_dir)
+    rows = [[r.run_id, r.seed, *[r.point[k] for k in plan.grid],
+             "finished" if store.is_finished(r.run_id) else "pending"] for r in plan.runs]
+    print(tabulate(rows, headers=["run id", "seed", *plan.grid, "status"], tablefmt="github"))
+    print(f"\n{len(plan.runs)} runs; records in {plan.output_dir}")
+    return 0
+
+
+def cmd_list(ns: argparse.Namespace) -> int:
+    suites = [(name, load_suite(name).description) for name in suite_names()]
+    print(f"suites ({suites_dir()}):")
+    print(tabulate(suites, tablefmt="plain"))
+    print("\nmodels:")
+    print(tabulate(MODELS.describe(), tablefmt="plain"))
+    print("\ndatasets:")
+    print(tabulate(DATASETS.describe(), tablefmt="plain"))
+    print("\nconfig keys (key, type, default):")
+    print(tabulate(valid_keys(), tablefmt="plain"))
+    return 0
+
+
+def cmd_leaderboard(ns: argparse.Namespace) -> int:
+    suite_name, overrides = _split_suite(ns.overrides, required=False)
+    fmt = str(overrides.pop("format", "github"))
+    leaderboard.check_format(fmt)
+    out_dir = Path(str(overrides.pop("output.dir", "results")))
+    if overrides:
+        raise ConfigError(f"leaderboard takes suite=, format= and output.dir= only; got {', '.join(overrides)}.")
+    names = [suite_name] if suite_name else sorted(p.name for p in out_dir.iterdir() if p.is_dir()) if out_dir.is_dir() else []
+    printed = False
+    for name in names:
+        records = ResultStore(out_dir / name).records()
+        if not records:
+            continue
+        metrics = load_suite(name).metrics if name in suite_names() else ["test", "val"]
+        if len(names) > 1 and fmt != "csv":
+            print(f"## {name}\n")
+        print(leaderboard.render(records, metrics, fmt))
+        printed = True
+    if not printed:
+        raise UserError(f"No result records for {suite_name or 'any suite'} under {out_dir}. "
+                        f"Run `python -m benchmark run suite=NAME` first, or pass output.dir=PATH.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m benchmark", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXAMPLES)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run a suite (resumes: finished runs are skipped)",
+                         description="Run suite=NAME with dotted key=value overrides (see `list` for keys).",
+                         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("overrides", nargs="*", metavar="key=value")
+    run.add_argument("--force", action="store_true", help="rerun runs that already have a record")
+    run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    run.set_defaults(func=cmd_run)
+    show = sub.add_parser("show", help="print the resolved config and the run grid without running",
+                          description="Resolve suite=NAME with overrides and list its runs.")
+    show.add_argument("overrides", nargs="*", metavar="key=value")
+    show.set_defaults(func=cmd_show)
+    lst = sub.add_parser("list", help="list suites, models, datasets and config keys")
+    lst.set_defaults(func=cmd_list)
+    board = sub.add_parser("leaderboard", help="print leaderboards regenerated from the records",
+                           description="leaderboard [suite=NAME] [format=github|latex|csv] [output.dir=PATH]")
+    board.add_argument("overrides", nargs="*", metavar="key=value")
+    board.set_defaults(func=cmd_leaderboard)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    ns = build_parser().parse_args(argv)
+    try:
+        return ns.func(ns)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code

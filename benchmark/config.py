@@ -1,0 +1,174 @@
+"""Typed run configuration: defaults ← suite YAML ← command line, validated by OmegaConf.
+
+The schema is :class:`RunConfig` (dataclasses, used as an OmegaConf structured config). Every
+dotted key is checked against the schema before merging, so a typo names the valid keys; a wrong
+type names the expected one; range checks live in each dataclass's ``__post_init__``.
+"""
+import dataclasses
+import difflib
+import re
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, List, Mapping, Tuple
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from dgl_ma.data import DATASETS, DataConfig
+from dgl_ma.errors import ConfigError
+from dgl_ma.models import MODELS, ModelConfig
+from dgl_ma.train import TrainConfig
+
+
+@dataclass
+class OutputConfig:
+    """Records go to ``<dir>/<suite>/<run id>.json``."""
+
+    dir: str = "results"
+
+
+@dataclass
+class RunConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    seeds: List[int] = field(default_factory=lambda: [0, 1, 2])
+    output: OutputConfig = field(default_factory=OutputConfig)
+
+    def __post_init__(self):
+        if not self.seeds:
+            raise ConfigError("seeds is empty; give at least one, e.g. seeds=[0,1,2].")
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ConfigError(f"seeds contains duplicates: {self.seeds}.")
+        if self.model.name not in MODELS:
+            raise ConfigError(MODELS.unknown_message(self.model.name))
+        if self.data.name not in DATASETS:
+            raise ConfigError(DATASETS.unknown_message(self.data.name))
+
+
+# Keys that say where files live, not what is computed: they never change a run's identity.
+LOCATION_KEYS = ("data.root", "data.mirror", "data.download", "output.dir", "seeds")
+
+
+def parse_value(text: str) -> Any:
+    """A command-line value with OmegaConf's YAML grammar: ``8`` → int, ``[0,1]`` → list, ``null`` → None."""
+    try:
+        return OmegaConf.to_container(OmegaConf.from_dotlist([f"v={text}"]))["v"]
+    except OmegaConfBaseException as err:
+        raise ConfigError(f"Cannot parse the value {text!r}: {err}. Quote strings that contain brackets or commas.") from None
+
+
+def parse_overrides(args: Iterable[str]) -> Dict[str, Any]:
+    """``["model.layers=4", "seeds=[0,1]"]`` → ``{"model.layers": 4, "seeds": [0, 1]}``."""
+    out: Dict[str, Any] = {}
+    for arg in args:
+        key, sep, value = arg.partition("=")
+        if not sep or not key:
+            raise ConfigError(
+                f"Expected key=value, got {arg!r}. Example: python -m benchmark run suite=quickstart model.layers=4"
+            )
+        out[key.strip()] = parse_value(value)
+    return out
+
+
+def _field_types(cls) -> Dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def _type_name(tp: Any) -> str:
+    args = [a for a in typing.get_args(tp) if a is not type(None)]
+    if typing.get_origin(tp) is typing.Union and len(args) == 1:
+        return f"{_type_name(args[0])} or null"
+    if typing.get_origin(tp) in (list, List):
+        return f"list of {_type_name(args[0])}"
+    return getattr(tp, "__name__", str(tp))
+
+
+def check_key(key: str, schema=RunConfig) -> Any:
+    """Return the type of dotted ``key`` in ``schema``; a :class:`ConfigError` naming the valid
+    keys if it does not exist."""
+    node, prefix = schema, ""
+    parts = key.split(".")
+    for i, part in enumerate(parts):
+        types = _field_types(node)
+        if part not in types:
+            valid = [prefix + name for name in types]
+            close = difflib.get_close_matches(prefix + part, valid, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"Unknown config key {key!r}.{hint} Valid keys here: {', '.join(valid)}.")
+        tp = types[part]
+        if i < len(parts) - 1:
+            if not dataclasses.is_dataclass(tp):
+                raise ConfigError(f"Config key {prefix + part!r} is a {_type_name(tp)}, it has no sub-key {key!r}.")
+            node, prefix = tp, prefix + part + "."
+    return tp
+
+
+def valid_keys(schema=RunConfig, prefix: str = "") -> List[Tuple[str, str, Any]]:
+    """Every leaf key of the schema with its type name and default."""
+    rows = []
+    instance = schema() if prefix == "" else None
+    for name, tp in _field_types(schema).items():
+        if dataclasses.is_dataclass(tp):
+            rows += valid_keys(tp, prefix + name + ".")
+        else:
+            default = getattr(instance or schema(), name)
+            rows.append((prefix + name, _type_name(tp), default))
+    return rows
+
+
+def _nest(flat: Mapping[str, Any]) -> Dict[str, Any]:
+    nested: Dict[str, Any] = {}
+    for key, value in flat.items():
+        node = nested
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return nested
+
+
+def flatten(tree: Mapping[str, Any], prefix: str = "") -> Dict[str, Any]:
+    """``{"model": {"layers": 2}}`` → ``{"model.layers": 2}`` (lists stay values)."""
+    flat: Dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def merge(base: DictConfig, flat: Mapping[str, Any], source: str) -> DictConfig:
+    """Merge dotted ``flat`` values from ``source`` (for messages) into ``base``."""
+    for key in flat:
+        check_key(key)
+    try:
+        return OmegaConf.merge(base, OmegaConf.create(_nest(flat)))
+    except OmegaConfBaseException as err:
+        key = re.sub(r"\[\d+\]$", "", getattr(err, "full_key", "") or "")  # seeds[0] -> seeds
+        if key not in flat:
+            raise ConfigError(f"Invalid value from {source}: {err}") from None
+        raise ConfigError(
+            f"Config key {key!r} from {source} expects {_type_name(check_key(key))}, got {flat[key]!r}. "
+            f"Fix the value (e.g. {key}=...) and run again."
+        ) from None
+
+
+def defaults() -> DictConfig:
+    return OmegaConf.structured(RunConfig)
+
+
+def to_run_config(cfg: DictConfig) -> RunConfig:
+    """Instantiate the dataclasses, which runs every ``__post_init__`` range check."""
+    try:
+        return OmegaConf.to_object(cfg)
+    except OmegaConfBaseException as err:
+        raise ConfigError(f"Invalid configuration: {err}") from None
+
+
+def identity(cfg: DictConfig) -> Dict[str, Any]:
+    """The resolved configuration minus :data:`LOCATION_KEYS`: what determines a run's result."""
+    flat = flatten(OmegaConf.to_container(cfg, resolve=True))
+    return {k: v for k, v in sorted(flat.items()) if k not in LOCATION_KEYS and not k.startswith("output.")}

@@ -1,0 +1,211 @@
+"""Leaderboards: aggregate run records over seeds and render them with tabulate.
+
+One table per dataset (datasets differ in metric); one row per configuration (records sharing a
+``config_id``); columns are the configuration keys that differ between rows, the suite's
+metrics as mean ± sample standard deviation (ddof=1) over the finished seeds, the number of
+seeds, parameters and training seconds per epoch. Rows are sorted by the first metric in its
+direction and the best row is marked. Always computed from the raw records.
+"""
+import csv
+import io
+import math
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+from tabulate import tabulate
+
+from benchmark.config import LOCATION_KEYS, flatten
+from dgl_ma.errors import ConfigError
+
+# column name -> (value of a record, direction: "metric" follows the dataset's metric, "min"/"max" fixed)
+METRIC_COLUMNS: Dict[str, Any] = {
+    "test": (lambda r: r["test"][r["metric"]["name"]], "metric"),
+    "val": (lambda r: r["val"][r["metric"]["name"]], "metric"),
+    "test_loss": (lambda r: r["test"]["loss"], "min"),
+    "val_loss": (lambda r: r["val"]["loss"], "min"),
+    "best_epoch": (lambda r: r["best_epoch"], None),
+    "epochs": (lambda r: r["epochs_run"], None),
+}
+FORMATS = {"github": "github", "latex": "latex_booktabs", "csv": "csv"}
+FOOTER = (
+    "mean ± sample std (ddof=1) over the finished seeds (n); test and val scores at the "
+    "best-validation epoch; s/epoch = training seconds per epoch; best row in bold."
+)
+
+
+def check_metric_columns(names: Any, source: str) -> List[str]:
+    if not isinstance(names, list) or not names or any(n not in METRIC_COLUMNS for n in names):
+        raise ConfigError(
+            f"{source}: leaderboard.metrics must be a non-empty list drawn from {', '.join(METRIC_COLUMNS)}; got {names!r}."
+        )
+    return names
+
+
+def check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise ConfigError(f"Unknown leaderboard format {fmt!r}; use one of {', '.join(FORMATS)}.")
+
+
+@dataclass
+class Stat:
+    mean: float
+    std: float  # nan when n < 2
+    n: int
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> "Stat":
+        arr = np.asarray([v for v in values if v is not None], dtype=float)
+        if arr.size == 0:
+            return cls(math.nan, math.nan, 0)
+        return cls(float(arr.mean()), float(arr.std(ddof=1)) if arr.size > 1 else math.nan, int(arr.size))
+
+    def text(self, digits: int = 4) -> str:
+        if self.n == 0:
+            return "—"
+        if math.isnan(self.std):
+            return f"{self.mean:.{digits}f} (n=1)"
+        return f"{self.mean:.{digits}f} ± {self.std:.{digits}f}"
+
+
+@dataclass
+class Row:
+    config_id: str
+    dataset: str
+    model: str
+    metric: Dict[str, Any]
+    keys: Dict[str, Any]                       # flattened config of the configuration
+    stats: Dict[str, Stat] = field(default_factory=dict)
+    seeds: int = 0
+    diverged: int = 0
+    failed: int = 0
+    params: Optional[int] = None
+    s_per_epoch: Stat = field(default_factory=lambda: Stat(math.nan, math.nan, 0))
+
+
+def aggregate(records: List[Dict[str, Any]], metrics: Sequence[str]) -> List[Row]:
+    """Group records by configuration and aggregate the finished (status ok) seeds."""
+    groups: Dict[str, List[Dict[str, Any]]] = {}
+    for record in records:
+        groups.setdefault(record["config_id"], []).append(record)
+    rows = []
+    for config_id, group in groups.items():
+        first = group[0]
+        ok = [r for r in group if r["status"] == "ok"]
+        described = next((r for r in group if "metric" in r), first)
+        row = Row(config_id=config_id, dataset=first["config"]["data"]["name"],
+                  model=first["config"]["model"]["name"], metric=described.get("metric", {}),
+                  keys=flatten(first["config"]), seeds=len(ok),
+                  diverged=sum(r["status"] == "diverged" for r in group),
+                  failed=sum(r["status"] == "failed" for r in group),
+                  params=described.get("params"))
+        row.stats = {m: Stat.of([METRIC_COLUMNS[m][0](r) for r in ok]) for m in metrics}
+        row.s_per_epoch = Stat.of([r.get("seconds_per_epoch") for r in ok])
+        rows.append(row)
+    return rows
+
+
+def _higher_is_better(row: Row, column: str) -> Optional[bool]:
+    direction = METRIC_COLUMNS[column][1]
+    if direction == "metric":
+        return bool(row.metric.get("higher_is_better", True))
+    return {"max": True, "min": False}.get(direction)
+
+
+def sort_rows(rows: List[Row], column: str) -> List[Row]:
+    """Best first by ``column``; rows without a value last."""
+    if not rows:
+        return rows
+    higher = _higher_is_better(rows[0], column)
+    sign = -1.0 if higher else 1.0
+
+    def key(row: Row):
+        mean = row.stats[column].mean
+        return (math.isnan(mean), sign * mean if not math.isnan(mean) else 0.0)
+
+    return sorted(rows, key=key)
+
+
+def varying_keys(rows: List[Row]) -> List[str]:
+    """Configuration keys whose value differs between rows (data.name is the table itself)."""
+    keys = sorted({k for row in rows for k in row.keys})
+    skip = set(LOCATION_KEYS) | {"data.name"}
+    return [k for k in keys if k not in skip and not k.startswith("output.")
+            and len({repr(row.keys.get(k)) for row in rows}) > 1]
+
+
+def _params(n: Optional[int]) -> str:
+    if n is None:
+        return "—"
+    return f"{n / 1e6:.2f}M" if n >= 1e6 else f"{n / 1e3:.1f}k" if n >= 1e3 else str(n)
+
+
+def _header(keys: List[str], metrics: Sequence[str], metric_name: str) -> List[str]:
+    header = [k.split(".", 1)[-1] if k.startswith("model.") else k for k in keys]
+    return header + [f"{m} {metric_name}" if METRIC_COLUMNS[m][1] == "metric" else m for m in metrics]
+
+
+def table(rows: List[Row], metrics: Sequence[str], fmt: str) -> str:
+    """Render one dataset's rows as a github or latex table."""
+    rows = sort_rows(rows, metrics[0])
+    keys = varying_keys(rows)
+    header = _header(keys, metrics, rows[0].metric.get("name", "")) + ["n", "params", "s/epoch"]
+    problems = any(r.diverged or r.failed for r in rows)
+    if problems:
+        header += ["diverged", "failed"]
+    best = rows[0].stats[metrics[0]].n > 0
+    body = []
+    for i, row in enumerate(rows):
+        cells = [row.stats[m].text() for m in metrics]
+        if best and i == 0:
+            cells[0] = _bold(cells[0], fmt)
+        line = [row.keys.get(k) for k in keys] + cells
+        line += [row.seeds, _params(row.params), f"{row.s_per_epoch.mean:.3f}"]
+        body.append(line + ([row.diverged, row.failed] if problems else []))
+    text = tabulate(body, headers=header, tablefmt=FORMATS[fmt], disable_numparse=True)
+    if fmt == "latex":
+        text = text.replace("±", r"$\pm$").replace("BOLDSTART", r"\textbf{").replace("BOLDEND", "}")
+    return text
+
+
+def csv_table(rows: List[Row], metrics: Sequence[str]) -> str:
+    """All rows as CSV, one line per configuration, with mean and std in separate columns."""
+    keys = varying_keys(rows)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["dataset", "metric", *keys, *[f"{m}_{s}" for m in metrics for s in ("mean", "std")],
+                     "n", "params", "s_per_epoch", "diverged", "failed", "best"])
+    by_dataset: Dict[str, List[Row]] = {}
+    for row in rows:
+        by_dataset.setdefault(row.dataset, []).append(row)
+    for dataset in sorted(by_dataset):
+        ranked = sort_rows(by_dataset[dataset], metrics[0])
+        for i, row in enumerate(ranked):
+            writer.writerow([dataset, row.metric.get("name"), *[row.keys.get(k) for k in keys],
+                             *[v for m in metrics for v in (row.stats[m].mean, row.stats[m].std)],
+                             row.seeds, row.params, row.s_per_epoch.mean, row.diverged, row.failed,
+                             int(i == 0 and row.stats[metrics[0]].n > 0)])
+    return out.getvalue().rstrip("\n")
+
+
+def _bold(text: str, fmt: str) -> str:
+    return f"**{text}**" if fmt == "github" else f"BOLDSTART{text}BOLDEND"
+
+
+def render(records: List[Dict[str, Any]], metrics: Sequence[str], fmt: str = "github") -> str:
+    """All tables of a suite's records, one per dataset, with the footer."""
+    check_format(fmt)
+    rows = aggregate(records, metrics)
+    if fmt == "csv":
+        return csv_table(rows, metrics)
+    by_dataset: Dict[str, List[Row]] = {}
+    for row in rows:
+        by_dataset.setdefault(row.dataset, []).append(row)
+    parts = []
+    for dataset in sorted(by_dataset):
+        group = by_dataset[dataset]
+        metric = group[0].metric
+        direction = "higher is better" if metric.get("higher_is_better", True) else "lower is better"
+        heading = f"{dataset} — {metric.get('name', '?')}, {direction}"
+        parts.append((f"### {heading}\n\n" if fmt == "github" else f"% {heading}\n") + table(group, metrics, fmt))
+    return "\n\n".join(parts + [FOOTER if fmt == "github" else "% " + FOOTER])

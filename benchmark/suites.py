@@ -1,0 +1,94 @@
+"""Suite definitions: YAML files in ``suites/`` (or any path given as ``suite=path.yaml``).
+
+A suite file has four top-level keys::
+
+    description: one line shown by `python -m benchmark list`
+    config:        # overrides of the defaults, nested like the schema
+      model: {name: gat, hidden: 8}
+      seeds: [0, 1, 2]
+    grid:          # dotted key -> list of values; the runs are the cartesian product × seeds
+      model.layers: [2, 4]
+      data.name: [csbm, minigc]
+    leaderboard:
+      metrics: [test, val]   # first one sorts the table; see benchmark.leaderboard.METRIC_COLUMNS
+"""
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List
+
+import yaml
+
+from benchmark.config import check_key, flatten
+from dgl_ma.errors import ConfigError
+
+SUITES_ENV = "DGL_MA_SUITES"
+SUITE_KEYS = ("description", "config", "grid", "leaderboard")
+LEADERBOARD_KEYS = ("metrics",)
+
+
+@dataclass
+class Suite:
+    name: str
+    path: Path
+    description: str = ""
+    config: Dict[str, Any] = field(default_factory=dict)   # flat dotted keys
+    grid: Dict[str, List[Any]] = field(default_factory=dict)
+    metrics: List[str] = field(default_factory=lambda: ["test", "val"])
+
+
+def suites_dir() -> Path:
+    """``$DGL_MA_SUITES``, else the ``suites/`` folder of this repository."""
+    env = os.environ.get(SUITES_ENV)
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "suites"
+
+
+def suite_names() -> List[str]:
+    return sorted(p.stem for p in suites_dir().glob("*.yaml"))
+
+
+def load_suite(name: str) -> Suite:
+    """Load a suite by name (``suites/<name>.yaml``) or by path to a YAML file."""
+    path = Path(name)
+    if path.suffix not in (".yaml", ".yml"):
+        path = suites_dir() / f"{name}.yaml"
+        if not path.exists():
+            raise ConfigError(
+                f"Unknown suite {name!r}. Available suites: {', '.join(suite_names()) or 'none'} "
+                f"(in {suites_dir()}). Pass suite=NAME, or suite=path/to/file.yaml for your own."
+            )
+    elif not path.exists():
+        raise ConfigError(f"Suite file {path} does not exist.")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"Suite file {path} is not valid YAML: {err}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"Suite file {path} must be a mapping with keys {', '.join(SUITE_KEYS)}.")
+    unknown = set(raw) - set(SUITE_KEYS)
+    if unknown:
+        raise ConfigError(f"Suite file {path}: unknown top-level keys {sorted(unknown)}; allowed: {', '.join(SUITE_KEYS)}.")
+    suite = Suite(name=path.stem, path=path, description=str(raw.get("description", "")))
+    suite.config = flatten(_mapping(raw, "config", path))
+    for key in suite.config:
+        check_key(key)
+    for key, values in _mapping(raw, "grid", path).items():
+        check_key(key)
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"Suite file {path}: grid.{key} must be a non-empty list, got {values!r}.")
+        suite.grid[key] = values
+    board = _mapping(raw, "leaderboard", path)
+    if set(board) - set(LEADERBOARD_KEYS):
+        raise ConfigError(f"Suite file {path}: leaderboard allows only {', '.join(LEADERBOARD_KEYS)}.")
+    if "metrics" in board:
+        from benchmark.leaderboard import check_metric_columns
+
+        suite.metrics = check_metric_columns(board["metrics"], str(path))
+    return suite
+
+
+def _mapping(raw: Dict[str, Any], key: str, path: Path) -> Dict[str, Any]:
+    value = raw.get(key) or {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"Suite file {path}: {key!r} must be a mapping, got {value!r}.")
+    return value

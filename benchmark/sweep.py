@@ -1,0 +1,73 @@
+"""Expand a suite and command-line overrides into the list of runs, each with a stable id.
+
+A run is one grid point and one seed. Its id is a hash of the resolved configuration that
+determines the result (see :func:`benchmark.config.identity`) and the seed, so the same
+command finds the same ids again (resume) and any change of a value gives a new id.
+"""
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List
+
+from omegaconf import DictConfig, OmegaConf
+
+from benchmark.config import RunConfig, defaults, identity, merge, to_run_config
+from benchmark.suites import Suite
+
+
+def stable_hash(obj: Any, length: int = 12) -> str:
+    """Hex digest of the canonical JSON of ``obj`` (sorted keys)."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:length]
+
+
+@dataclass
+class Run:
+    run_id: str
+    config_id: str
+    seed: int
+    point: Dict[str, Any]          # the grid values of this run
+    config: RunConfig               # instantiated, validated
+    resolved: Dict[str, Any]        # full nested config (what is stored in the record)
+
+
+@dataclass
+class Plan:
+    suite: Suite
+    base: DictConfig
+    grid: Dict[str, List[Any]]
+    runs: List[Run]
+    output_dir: Path
+
+
+def expand(suite: Suite, overrides: Dict[str, Any]) -> Plan:
+    """defaults ← suite config ← command line, then the grid × seeds.
+
+    A command-line value for a key that the grid sweeps replaces that axis (a list sets the
+    axis values, a scalar fixes it)."""
+    grid = dict(suite.grid)
+    fixed = {}
+    for key, value in overrides.items():
+        if key in grid:
+            grid[key] = value if isinstance(value, list) else [value]
+            for item in grid[key]:
+                merge(defaults(), {key: item}, "the command line")
+        else:
+            fixed[key] = value
+    base = merge(merge(defaults(), suite.config, f"suite {suite.name}"), fixed, "the command line")
+    base_config = to_run_config(base)
+    runs: Dict[str, Run] = {}  # keyed by id: a value listed twice in the grid runs once
+    for values in itertools.product(*grid.values()):
+        point = dict(zip(grid.keys(), values))
+        cfg = merge(base, point, f"the grid of suite {suite.name}")
+        run_config = to_run_config(cfg)
+        ident = identity(cfg)
+        config_id = stable_hash(ident)
+        resolved = OmegaConf.to_container(cfg, resolve=True)
+        for seed in run_config.seeds:
+            run_id = stable_hash({"config": ident, "seed": seed})
+            runs.setdefault(run_id, Run(run_id, config_id, seed, point, run_config, resolved))
+    output_dir = Path(base_config.output.dir) / suite.name
+    return Plan(suite, base, grid, list(runs.values()), output_dir)

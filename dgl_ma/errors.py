@@ -1,0 +1,15 @@
+"""Errors a user can cause. The CLI turns each into one paragraph on stderr and exit code 2."""
+
+
+class UserError(Exception):
+    """Something the user can fix: a bad name, value, file or missing data."""
+
+    exit_code = 2
+
+
+class ConfigError(UserError):
+    """An unknown key, a wrong type or an out-of-range value in a configuration."""
+
+
+class DataError(UserError):
+    """A dataset that is missing, incomplete or unreadable."""

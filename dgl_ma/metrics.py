@@ -1,0 +1,39 @@
+"""Task metrics, kept apart from the models (as OGB keeps its evaluators apart).
+
+Each metric takes the model's raw outputs and the targets (both CPU tensors) and returns a
+float; ``higher_is_better`` tells model selection and leaderboards which way is better.
+The arithmetic itself is scikit-learn's.
+"""
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from sklearn.metrics import accuracy_score, mean_absolute_error
+
+from dgl_ma.registry import Registry
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    higher_is_better: bool
+    compute: Callable[[torch.Tensor, torch.Tensor], float]
+
+    def better(self, a: float, b: float) -> bool:
+        """True when score ``a`` is strictly better than ``b``."""
+        return a > b if self.higher_is_better else a < b
+
+
+METRICS: Registry[Metric] = Registry("metric")
+
+
+def _accuracy(logits: torch.Tensor, target: torch.Tensor) -> float:
+    return float(accuracy_score(target.numpy(), logits.argmax(dim=-1).numpy()))
+
+
+def _mae(pred: torch.Tensor, target: torch.Tensor) -> float:
+    return float(mean_absolute_error(target.reshape(-1).numpy(), pred.reshape(-1).numpy()))
+
+
+METRICS.add("accuracy", Metric("accuracy", True, _accuracy), "fraction of correct argmax predictions")
+METRICS.add("mae", Metric("mae", False, _mae), "mean absolute error of a scalar regression")

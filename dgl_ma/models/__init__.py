@@ -1,0 +1,5 @@
+"""Models and their registry. Importing this package registers every built-in model."""
+from dgl_ma.models.base import MODELS, GraphModel, ModelConfig, build_model, count_parameters
+from dgl_ma.models import gat  # noqa: F401  (registers "gat")
+
+__all__ = ["MODELS", "GraphModel", "ModelConfig", "build_model", "count_parameters"]

@@ -1,0 +1,63 @@
+"""Model configuration, the model registry and the small interface every model follows."""
+from dataclasses import dataclass
+from typing import Callable
+
+import dgl
+from torch import nn
+
+from dgl_ma.data.task import TaskInfo
+from dgl_ma.errors import ConfigError
+from dgl_ma.registry import Registry
+
+
+@dataclass
+class ModelConfig:
+    """Hyper-parameters shared by the attention models (nanoGPT-style: one flat dataclass).
+
+    ``hidden`` is the width per head; a layer's output width is ``heads * hidden``.
+    ``readout`` pools node states for graph-level tasks and is ignored for node tasks.
+    """
+
+    name: str = "gat"
+    layers: int = 2
+    hidden: int = 8
+    heads: int = 4
+    dropout: float = 0.0
+    attn_dropout: float = 0.0
+    residual: bool = False
+    readout: str = "mean"
+
+    def __post_init__(self):
+        if self.layers < 1:
+            raise ConfigError(f"model.layers must be at least 1, got {self.layers}.")
+        if self.hidden < 1 or self.heads < 1:
+            raise ConfigError(f"model.hidden and model.heads must be positive, got {self.hidden} and {self.heads}.")
+        for key in ("dropout", "attn_dropout"):
+            value = getattr(self, key)
+            if not 0.0 <= value < 1.0:
+                raise ConfigError(f"model.{key} must lie in [0, 1), got {value}.")
+        if self.readout not in ("mean", "sum", "max"):
+            raise ConfigError(f"model.readout must be one of mean, sum, max; got {self.readout!r}.")
+
+
+class GraphModel(nn.Module):
+    """Base class: ``forward(graph, feat)`` returns per-node outputs for node tasks and
+    per-graph outputs for graph tasks. ``prepare_graph`` runs once per graph before training
+    (e.g. adding self-loops), never inside the training loop."""
+
+    def prepare_graph(self, graph: dgl.DGLGraph) -> dgl.DGLGraph:
+        return graph
+
+
+ModelBuilder = Callable[[ModelConfig, TaskInfo], GraphModel]
+MODELS: Registry[ModelBuilder] = Registry("model")
+
+
+def build_model(cfg: ModelConfig, task: TaskInfo) -> GraphModel:
+    """Instantiate the registered model ``cfg.name`` for ``task``."""
+    return MODELS.get(cfg.name)(cfg, task)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable scalars."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

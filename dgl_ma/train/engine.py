@@ -1,0 +1,236 @@
+"""Training engine: full-batch node tasks and mini-batched graph tasks, one protocol for both.
+
+Adam, ``ReduceLROnPlateau`` on the validation loss, early stopping on the validation loss,
+stop when the learning rate falls below ``min_lr`` or the time budget is spent, and the test
+metric reported at the epoch with the best validation metric (OGB's protocol). A NaN or Inf
+training loss ends the run as ``diverged`` with its epoch.
+"""
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from dgl.dataloading import GraphDataLoader
+
+from dgl_ma.data.task import GraphSample, GraphTask, NodeTask, TaskInfo
+from dgl_ma.errors import ConfigError
+from dgl_ma.metrics import METRICS, Metric
+from dgl_ma.models.base import GraphModel
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation protocol. ``patience``/``lr_patience`` count epochs without a lower
+    validation loss (0 disables early stopping); ``max_seconds`` is a wall-clock budget
+    (0 = none); ``batch_size`` applies to graph tasks only."""
+
+    epochs: int = 200
+    lr: float = 0.005
+    weight_decay: float = 5e-4
+    batch_size: int = 64
+    patience: int = 50
+    lr_factor: float = 0.5
+    lr_patience: int = 20
+    min_lr: float = 1e-6
+    max_seconds: float = 0.0
+    device: str = "cpu"
+
+    def __post_init__(self):
+        if self.epochs < 0:
+            raise ConfigError(f"train.epochs must be >= 0, got {self.epochs}.")
+        if self.lr <= 0 or self.weight_decay < 0 or self.min_lr < 0:
+            raise ConfigError("train.lr must be > 0 and train.weight_decay, train.min_lr >= 0.")
+        if self.batch_size < 1 or self.patience < 0 or self.lr_patience < 0 or self.max_seconds < 0:
+            raise ConfigError("train.batch_size must be >= 1; train.patience, lr_patience and max_seconds >= 0.")
+        if not 0.0 < self.lr_factor < 1.0:
+            raise ConfigError(f"train.lr_factor must lie in (0, 1), got {self.lr_factor}.")
+
+
+@dataclass
+class TrainResult:
+    status: str                      # "ok" or "diverged"
+    best_epoch: Optional[int]        # epoch (1-based) of the best validation metric; 0 = initialisation
+    val: Dict[str, float]            # loss and metric at best_epoch
+    test: Dict[str, float]
+    epochs_run: int
+    seconds_per_epoch: Optional[float]
+    stop_reason: str
+    diverged_epoch: Optional[int] = None
+    history: List[Dict[str, float]] = field(default_factory=list)
+
+
+def resolve_device(name: str) -> torch.device:
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"train.device={name!r} is not a device name; use cpu, cuda or cuda:N.") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"train.device={name!r} but PyTorch sees no CUDA device here; use train.device=cpu.")
+    return device
+
+
+def task_loss(info: TaskInfo, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    if info.loss == "cross_entropy":
+        return F.cross_entropy(out, target)
+    if info.loss == "l1":
+        return F.l1_loss(out.reshape(-1), target.reshape(-1).float())
+    raise ValueError(f"unknown loss {info.loss!r}")
+
+
+class _NodeRunner:
+    """Full-batch steps on one graph."""
+
+    def __init__(self, model: GraphModel, task: NodeTask, device: torch.device):
+        self.info = task.info
+        self.graph = model.prepare_graph(task.graph).to(device)
+        self.feat = self.graph.ndata["feat"]
+        self.label = self.graph.ndata["label"]
+        self.masks = {s: self.graph.ndata[f"{s}_mask"] for s in ("train", "val", "test")}
+
+    def train_epoch(self, model, optimizer) -> float:
+        model.train()
+        optimizer.zero_grad()
+        out = model(self.graph, self.feat)                                   # (N, out)
+        mask = self.masks["train"]
+        loss = task_loss(self.info, out[mask], self.label[mask])
+        if torch.isfinite(loss):
+            loss.backward()
+            optimizer.step()
+        return float(loss.detach())
+
+    @torch.no_grad()
+    def evaluate(self, model) -> Dict[str, Tuple[torch.Tensor, torch.Tensor]]:
+        model.eval()
+        out = model(self.graph, self.feat)
+        return {s: (out[self.masks[s]].cpu(), self.label[self.masks[s]].cpu()) for s in ("val", "test")}
+
+
+class _GraphRunner:
+    """Mini-batched steps over lists of graphs with DGL's ``GraphDataLoader``."""
+
+    def __init__(self, model: GraphModel, task: GraphTask, device: torch.device, batch_size: int, seed: int):
+        self.info = task.info
+        self.device = device
+        prepared = {name: [(model.prepare_graph(g), y) for g, y in samples] for name, samples in task.splits()}
+        shuffle_rng = torch.Generator().manual_seed(seed)
+        self.loaders = {
+            name: GraphDataLoader(samples, batch_size=batch_size, shuffle=name == "train",
+                                  generator=shuffle_rng if name == "train" else None)
+            for name, samples in prepared.items()
+        }
+
+    def train_epoch(self, model, optimizer) -> float:
+        model.train()
+        total, count = 0.0, 0
+        for graph, target in self.loaders["train"]:
+            graph, target = graph.to(self.device), target.to(self.device)
+            optimizer.zero_grad()
+            loss = task_loss(self.info, model(graph, graph.ndata["feat"]), target)
+            if not torch.isfinite(loss):
+                return float(loss)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(target)
+            count += len(target)
+        return total / max(count, 1)
+
+    @torch.no_grad()
+    def evaluate(self, model) -> Dict[str, Tuple[torch.Tensor, torch.Tensor]]:
+        model.eval()
+        result = {}
+        for split in ("val", "test"):
+            outs, targets = [], []
+            for graph, target in self.loaders[split]:
+                graph = graph.to(self.device)
+                outs.append(model(graph, graph.ndata["feat"]).cpu())
+                targets.append(target)
+            result[split] = (torch.cat(outs), torch.cat(targets))
+        return result
+
+
+def _scores(info: TaskInfo, metric: Metric, outputs) -> Dict[str, Dict[str, float]]:
+    return {
+        split: {"loss": float(task_loss(info, out, target)), metric.name: metric.compute(out, target)}
+        for split, (out, target) in outputs.items()
+    }
+
+
+def fit(
+    model: GraphModel,
+    task,
+    cfg: TrainConfig,
+    seed: int,
+    on_epoch: Optional[Callable[[Dict[str, float]], None]] = None,
+) -> TrainResult:
+    """Train ``model`` on ``task`` (a :class:`NodeTask` or :class:`GraphTask`) and return the
+    scores at the best-validation epoch. Epoch 0 is the untrained model, so ``epochs=0``
+    evaluates the initialisation."""
+    device = resolve_device(cfg.device)
+    model.to(device)
+    if isinstance(task, NodeTask):
+        runner = _NodeRunner(model, task, device)
+    else:
+        runner = _GraphRunner(model, task, device, cfg.batch_size, seed)
+    metric = METRICS.get(task.info.metric)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, mode="min", factor=cfg.lr_factor, patience=max(cfg.lr_patience, 1)
+    )
+
+    scores = _scores(task.info, metric, runner.evaluate(model))
+    history = [{"epoch": 0, "train_loss": math.nan, "lr": cfg.lr, "seconds": 0.0,
+                **{f"{s}_{k}": v for s, d in scores.items() for k, v in d.items()}}]
+    best = (0, scores)
+    best_loss, since_best_loss = scores["val"]["loss"], 0
+    status, stop_reason, diverged_epoch = "ok", "max_epochs", None
+    start = time.perf_counter()
+    train_seconds = 0.0
+    epoch = 0
+    for epoch in range(1, cfg.epochs + 1):
+        tick = time.perf_counter()
+        train_loss = runner.train_epoch(model, optimizer)
+        train_seconds += time.perf_counter() - tick
+        if not math.isfinite(train_loss):
+            status, stop_reason, diverged_epoch = "diverged", "diverged", epoch
+            history.append({"epoch": epoch, "train_loss": train_loss, "lr": optimizer.param_groups[0]["lr"]})
+            break
+        scores = _scores(task.info, metric, runner.evaluate(model))
+        lr = optimizer.param_groups[0]["lr"]
+        entry = {"epoch": epoch, "train_loss": train_loss, "lr": lr, "seconds": time.perf_counter() - tick,
+                 **{f"{s}_{k}": v for s, d in scores.items() for k, v in d.items()}}
+        history.append(entry)
+        if on_epoch is not None:
+            on_epoch(entry)
+        if metric.better(scores["val"][metric.name], best[1]["val"][metric.name]):
+            best = (epoch, scores)
+        val_loss = scores["val"]["loss"]
+        if val_loss < best_loss:
+            best_loss, since_best_loss = val_loss, 0
+        else:
+            since_best_loss += 1
+        if cfg.patience and since_best_loss >= cfg.patience:
+            stop_reason = "early_stopping"
+            break
+        if cfg.lr_patience:
+            scheduler.step(val_loss)
+            if optimizer.param_groups[0]["lr"] < cfg.min_lr:
+                stop_reason = "min_lr"
+                break
+        if cfg.max_seconds and time.perf_counter() - start > cfg.max_seconds:
+            stop_reason = "time_budget"
+            break
+    epochs_run = epoch if cfg.epochs else 0
+    trained = epochs_run - (1 if status == "diverged" else 0)
+    return TrainResult(
+        status=status,
+        best_epoch=best[0],
+        val=best[1]["val"],
+        test=best[1]["test"],
+        epochs_run=epochs_run,
+        seconds_per_epoch=train_seconds / trained if trained > 0 else None,
+        stop_reason=stop_reason,
+        diverged_epoch=diverged_epoch,
+        history=history,
+    )

@@ -1,0 +1,101 @@
+"""Config merging (defaults <- suite <- command line), validation and error messages."""
+import pytest
+
+from benchmark.config import check_key, identity, merge, defaults, parse_overrides, parse_value, to_run_config
+from benchmark.suites import load_suite
+from benchmark.sweep import expand
+from dgl_ma.errors import ConfigError
+
+
+def test_parse_values_use_yaml_types():
+    assert parse_overrides(["model.layers=8", "seeds=[0,1]", "train.lr=1e-3", "data.root=/a/b", "data.mirror=null"]) == {
+        "model.layers": 8, "seeds": [0, 1], "train.lr": 1e-3, "data.root": "/a/b", "data.mirror": None}
+    assert parse_value("true") is True
+
+
+def test_override_without_equals_is_an_error():
+    with pytest.raises(ConfigError, match="Expected key=value"):
+        parse_overrides(["model.layers"])
+
+
+def test_precedence_defaults_suite_cli(tiny_suite):
+    suite = load_suite(str(tiny_suite))
+    plan = expand(suite, {"model.hidden": 6})
+    cfg = plan.runs[0].config
+    assert cfg.model.hidden == 6          # command line beats suite (4)
+    assert cfg.model.heads == 2           # suite beats default (4)
+    assert cfg.model.dropout == 0.0       # default
+    assert cfg.train.epochs == 3
+
+
+@pytest.mark.parametrize("key, close", [("model.layerz", "model.layers"), ("modle.layers", "model"),
+                                        ("train.learning_rate", None)])
+def test_unknown_key_names_valid_keys(key, close):
+    with pytest.raises(ConfigError) as err:
+        check_key(key)
+    message = str(err.value)
+    assert f"Unknown config key {key!r}" in message
+    assert "Valid keys here:" in message
+    if close:
+        assert f"Did you mean {close!r}" in message
+
+
+def test_nested_key_under_a_leaf_is_an_error():
+    with pytest.raises(ConfigError, match="has no sub-key"):
+        check_key("model.layers.x")
+
+
+@pytest.mark.parametrize("key, value, expected", [("model.layers", "abc", "expects int"),
+                                                  ("seeds", ["a"], "expects list of int"),
+                                                  ("train.lr", "fast", "expects float"),
+                                                  ("model.residual", "maybe", "expects bool")])
+def test_wrong_type_names_expected_type(key, value, expected):
+    with pytest.raises(ConfigError, match=expected):
+        merge(defaults(), {key: value}, "the command line")
+
+
+@pytest.mark.parametrize("override, message", [({"model.layers": 0}, "at least 1"),
+                                               ({"seeds": []}, "seeds is empty"),
+                                               ({"seeds": [1, 1]}, "duplicates"),
+                                               ({"model.name": "gatt"}, "Did you mean 'gat'"),
+                                               ({"data.name": "coraa"}, "Valid datasets")])
+def test_semantic_checks(override, message):
+    with pytest.raises(ConfigError, match=message):
+        to_run_config(merge(defaults(), override, "test"))
+
+
+def test_identity_ignores_locations_but_not_values():
+    a = merge(defaults(), {"data.root": "/x", "output.dir": "/y", "seeds": [7]}, "t")
+    b = defaults()
+    assert identity(a) == identity(b)
+    assert identity(merge(defaults(), {"model.layers": 3}, "t")) != identity(b)
+
+
+def test_suite_file_errors(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("grid:\n  model.layers: 3\n")
+    with pytest.raises(ConfigError, match="must be a non-empty list"):
+        load_suite(str(bad))
+    bad.write_text("gird: {}\n")
+    with pytest.raises(ConfigError, match="unknown top-level keys"):
+        load_suite(str(bad))
+    bad.write_text("grid: {model.layerz: [1]}\n")
+    with pytest.raises(ConfigError, match="Did you mean 'model.layers'"):
+        load_suite(str(bad))
+    bad.write_text("leaderboard: {metrics: [accuracy]}\n")
+    with pytest.raises(ConfigError, match="leaderboard.metrics"):
+        load_suite(str(bad))
+    bad.write_text("config: [1, 2\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_suite(str(bad))
+    with pytest.raises(ConfigError, match="Unknown suite 'nope'"):
+        load_suite("nope")
+
+
+def test_every_shipped_suite_resolves():
+    from benchmark.suites import suite_names
+
+    names = suite_names()
+    assert "quickstart" in names
+    for name in names:
+        assert expand(load_suite(name), {}).runs

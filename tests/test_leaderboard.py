@@ -1,0 +1,78 @@
+"""Aggregation over seeds and leaderboard rendering, against hand-computed values."""
+import csv
+import io
+import math
+
+import pytest
+
+from benchmark.leaderboard import Stat, aggregate, render
+from dgl_ma.errors import ConfigError
+
+
+def record(config_id, seed, test, val, layers, dataset="csbm", status="ok", higher=True, name="accuracy"):
+    return {
+        "run_id": f"{config_id}-{seed}", "config_id": config_id, "seed": seed, "status": status,
+        "config": {"model": {"name": "gat", "layers": layers}, "data": {"name": dataset, "root": None},
+                   "seeds": [0, 1, 2], "output": {"dir": "x"}},
+        "metric": {"name": name, "higher_is_better": higher},
+        "test": {name: test, "loss": 1.0}, "val": {name: val, "loss": 1.0},
+        "best_epoch": 3, "epochs_run": 5, "params": 12345, "seconds_per_epoch": 0.5,
+    }
+
+
+RECORDS = [record("A", 0, 0.70, 0.71, 2), record("A", 1, 0.80, 0.79, 2), record("A", 2, 0.90, 0.88, 2),
+           record("B", 0, 0.60, 0.60, 4), record("B", 1, 0.64, 0.62, 4),
+           record("B", 2, float("nan"), float("nan"), 4, status="diverged")]
+
+
+def test_mean_and_sample_std_by_hand():
+    rows = {row.config_id: row for row in aggregate(RECORDS, ["test", "val"])}
+    a = rows["A"].stats["test"]
+    assert a.n == 3 and a.mean == pytest.approx(0.8)
+    assert a.std == pytest.approx(0.1)             # sqrt(((-.1)^2 + 0 + .1^2) / (3 - 1))
+    b = rows["B"].stats["test"]
+    assert b.n == 2 and b.mean == pytest.approx(0.62)
+    assert b.std == pytest.approx(math.sqrt(2 * 0.02**2))  # ddof=1 with two values
+    assert rows["B"].diverged == 1 and rows["B"].seeds == 2
+
+
+def test_single_value_has_no_std():
+    assert math.isnan(Stat.of([0.5]).std) and Stat.of([0.5]).text() == "0.5000 (n=1)"
+    assert Stat.of([]).text() == "—"
+
+
+def test_github_table_sorted_best_first_and_marked():
+    text = render(RECORDS, ["test", "val"], "github")
+    lines = [line for line in text.splitlines() if line.startswith("|")]
+    assert "layers" in lines[0] and "test accuracy" in lines[0] and "diverged" in lines[0]
+    assert lines[2].startswith("| 2 ") and "**0.8000 ± 0.1000**" in lines[2]
+    assert lines[3].startswith("| 4 ") and "**" not in lines[3]
+    assert "ddof=1" in text and "### csbm — accuracy, higher is better" in text
+
+
+def test_lower_is_better_metric_sorts_ascending():
+    records = [record("A", s, 0.5 + s / 10, 0.5, 2, "zinc", higher=False, name="mae") for s in range(2)]
+    records += [record("B", s, 0.3 + s / 10, 0.3, 4, "zinc", higher=False, name="mae") for s in range(2)]
+    lines = [line for line in render(records, ["test"], "github").splitlines() if line.startswith("|")]
+    assert lines[2].startswith("| 4 ") and "**0.3500" in lines[2]
+    assert "lower is better" in render(records, ["test"], "github")
+
+
+def test_one_table_per_dataset():
+    records = RECORDS + [record("C", 0, 0.5, 0.5, 2, dataset="minigc"), record("C", 1, 0.7, 0.6, 2, dataset="minigc")]
+    text = render(records, ["test"], "github")
+    assert text.index("### csbm") < text.index("### minigc")
+
+
+def test_latex_and_csv():
+    latex = render(RECORDS, ["test", "val"], "latex")
+    assert r"\toprule" in latex and r"\textbf{0.8000 $\pm$ 0.1000}" in latex
+    rows = list(csv.DictReader(io.StringIO(render(RECORDS, ["test", "val"], "csv"))))
+    assert [r["layers" if "layers" in r else "model.layers"] for r in rows] == ["2", "4"]
+    assert float(rows[0]["test_mean"]) == pytest.approx(0.8) and float(rows[0]["test_std"]) == pytest.approx(0.1)
+    assert rows[0]["best"] == "1" and rows[1]["best"] == "0" and rows[1]["diverged"] == "1"
+
+
+def test_unknown_format():
+    with pytest.raises(ConfigError, match="Unknown leaderboard format"):
+        render(RECORDS, ["test"], "xml")
