@@ -43,7 +43,10 @@ class GATNet(GraphModel):
         self.head = GraphReadout(cfg.readout, width, task.out_dim) if self.graph_level else nn.Linear(width, task.out_dim)
 
     def prepare_graph(self, graph: dgl.DGLGraph) -> dgl.DGLGraph:
-        """Attention includes each node itself: exactly one self-loop per node."""
+        """Attention includes each node itself: exactly one self-loop per node. A batched graph
+        is handled graph by graph, since ``dgl.add_self_loop`` drops the batch information."""
+        if graph.batch_size > 1:
+            return dgl.batch([self.prepare_graph(g) for g in dgl.unbatch(graph)])
         return dgl.add_self_loop(dgl.remove_self_loop(graph))
 
     def forward(self, graph: dgl.DGLGraph, feat: torch.Tensor) -> torch.Tensor:
