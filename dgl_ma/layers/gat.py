@@ -7,6 +7,10 @@ import torch
 from dgl.nn.functional import edge_softmax
 from torch import nn
 
+from dgl_ma.layers.lipschitz import gat_denominator
+
+ATTENTION_NORMS = ("none", "lipschitz", "lipschitz_per_head")
+
 
 class GATLayer(nn.Module):
     r"""Multi-head graph attention.
@@ -21,11 +25,17 @@ class GATLayer(nn.Module):
         \alpha_{ij}^h = \frac{\exp e_{ij}^h}{\sum_{k \in \mathcal{N}(i)} \exp e_{ik}^h}, \qquad
         x_i'^h = \sum_{j \in \mathcal{N}(i)} \alpha_{ij}^h z_j^h + b^h
 
+    With ``attention_norm="lipschitz"`` the raw score :math:`\langle a_l, z_j\rangle +
+    \langle a_r, z_i\rangle` is divided by :math:`4\|[a_l|a_r]\| \sqrt{\|z_i\|^2 +
+    \max_{k \in \mathcal{N}(i)} \|z_k\|^2}` before the LeakyReLU (LipschitzNorm,
+    :mod:`dgl_ma.layers.lipschitz`); ``"lipschitz_per_head"`` uses one :math:`\|a\|` per head.
+
     :math:`\mathcal{N}(i)` are the sources of ``i``'s incoming edges; add self-loops to the graph
     (``dgl.add_self_loop``) to include ``i`` itself. Unlike ``dgl.nn.GATConv`` a node with no
     incoming edge is allowed: its output is the bias (plus the residual when enabled). The
-    parameter names (``fc``, ``attn_l``, ``attn_r``, ``bias``) and initialisation are those of
-    ``dgl.nn.GATConv``, so a state dict copied from one gives the other the same outputs.
+    parameters (``fc``, ``attn_l``, ``attn_r``, ``bias``, and ``res_fc``, which holds the bias
+    when the residual projects) and their initialisation are those of ``dgl.nn.GATConv``, so a
+    state dict copied from one gives the other the same outputs.
 
     Args:
         in_feats: input feature size :math:`F_{in}`.
@@ -37,6 +47,7 @@ class GATLayer(nn.Module):
         residual: add a (projected, if sizes differ) copy of the input to the output.
         bias: learnable bias :math:`b` per head and channel.
         activation: applied to the output, e.g. ``torch.nn.functional.elu``.
+        attention_norm: ``"none"``, ``"lipschitz"`` or ``"lipschitz_per_head"``.
 
     Shapes:
         - input: graph with :math:`N` nodes and :math:`E` edges, ``feat`` :math:`(N, F_{in})`
@@ -62,8 +73,12 @@ class GATLayer(nn.Module):
         residual: bool = False,
         bias: bool = True,
         activation: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
+        attention_norm: str = "none",
     ):
         super().__init__()
+        if attention_norm not in ATTENTION_NORMS:
+            raise ValueError(f"attention_norm must be one of {ATTENTION_NORMS}, got {attention_norm!r}")
+        self.attention_norm = attention_norm
         self.num_heads = num_heads
         self.out_feats = out_feats
         self.fc = nn.Linear(in_feats, out_feats * num_heads, bias=False)
@@ -72,11 +87,12 @@ class GATLayer(nn.Module):
         self.feat_drop = nn.Dropout(feat_drop)
         self.attn_drop = nn.Dropout(attn_drop)
         self.leaky_relu = nn.LeakyReLU(negative_slope)
+        # GATConv's layout: a projecting residual carries the bias; otherwise a separate one.
+        project = residual and in_feats != out_feats * num_heads
         self.res_fc: Optional[nn.Module] = None
         if residual:
-            same = in_feats == out_feats * num_heads
-            self.res_fc = nn.Identity() if same else nn.Linear(in_feats, out_feats * num_heads, bias=False)
-        self.bias = nn.Parameter(torch.empty(num_heads * out_feats)) if bias else None
+            self.res_fc = nn.Linear(in_feats, out_feats * num_heads, bias=bias) if project else nn.Identity()
+        self.bias = nn.Parameter(torch.empty(num_heads * out_feats)) if bias and not project else None
         self.activation = activation
         self.reset_parameters()
 
@@ -88,6 +104,8 @@ class GATLayer(nn.Module):
         nn.init.xavier_normal_(self.attn_r, gain=gain)
         if isinstance(self.res_fc, nn.Linear):
             nn.init.xavier_normal_(self.res_fc.weight, gain=gain)
+            if self.res_fc.bias is not None:
+                nn.init.zeros_(self.res_fc.bias)
         if self.bias is not None:
             nn.init.zeros_(self.bias)
 
@@ -100,7 +118,11 @@ class GATLayer(nn.Module):
             graph.ndata["z"] = z
             graph.ndata["el"] = (z * self.attn_l).sum(dim=-1, keepdim=True)      # (N, H, 1)
             graph.ndata["er"] = (z * self.attn_r).sum(dim=-1, keepdim=True)      # (N, H, 1)
-            graph.apply_edges(fn.u_add_v("el", "er", "e"))
+            graph.apply_edges(fn.u_add_v("el", "er", "e"))                     # (E, H, 1)
+            if self.attention_norm != "none":
+                per_head = self.attention_norm == "lipschitz_per_head"
+                graph.ndata["den"] = gat_denominator(graph, z, self.attn_l, self.attn_r, per_head)
+                graph.apply_edges(fn.e_div_v("e", "den", "e"))                 # |e| <= 1/4
             scores = self.leaky_relu(graph.edata.pop("e"))                       # (E, H, 1)
             graph.edata["a"] = self.attn_drop(edge_softmax(graph, scores))       # (E, H, 1)
             graph.update_all(fn.u_mul_e("z", "a", "m"), fn.sum("m", "out"))
