@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 from tabulate import tabulate
 
 from benchmark import leaderboard
-from benchmark.config import parse_overrides, valid_keys
+from benchmark.config import flatten, parse_overrides, valid_keys
 from benchmark.results import ResultStore
 from benchmark.runner import execute
 from benchmark.suites import load_suite, suite_names, suites_dir
@@ -27,6 +27,7 @@ EXAMPLES = """examples:
   python -m benchmark run suite=quickstart model.layers=[2,8] seeds=[0,1] train.epochs=30
   python -m benchmark show suite=quickstart
   python -m benchmark leaderboard suite=quickstart format=latex
+  python -m benchmark plot suite=deep_gat_quick
 """
 
 
@@ -84,9 +85,10 @@ def cmd_show(ns: argparse.Namespace) -> int:
     print(f"# suite {plan.suite.name}: {plan.suite.description}\n# file: {plan.suite.path}\n")
     print(OmegaConf.to_yaml(plan.base))
     store = ResultStore(plan.output_dir)
-    rows = [[r.run_id, r.seed, *[r.point[k] for k in plan.grid],
+    columns = list(flatten(plan.runs[0].point)) if plan.runs else []
+    rows = [[r.run_id, r.seed, *[flatten(r.point).get(k) for k in columns],
              "finished" if store.is_finished(r.run_id) else "pending"] for r in plan.runs]
-    print(tabulate(rows, headers=["run id", "seed", *plan.grid, "status"], tablefmt="github"))
+    print(tabulate(rows, headers=["run id", "seed", *columns, "status"], tablefmt="github"))
     print(f"\n{len(plan.runs)} runs; records in {plan.output_dir}")
     return 0
 
@@ -101,6 +103,22 @@ def cmd_list(ns: argparse.Namespace) -> int:
     print(tabulate(DATASETS.describe(), tablefmt="plain"))
     print("\nconfig keys (key, type, default):")
     print(tabulate(valid_keys(), tablefmt="plain"))
+    return 0
+
+
+def cmd_plot(ns: argparse.Namespace) -> int:
+    suite_name, overrides = _split_suite(ns.overrides, required=True)
+    out_dir = Path(str(overrides.pop("output.dir", "results")))
+    if overrides:
+        raise ConfigError(f"plot takes suite= and output.dir= only; got {', '.join(overrides)}.")
+    from benchmark.plots import plot_suite  # matplotlib only when plotting
+
+    folder = out_dir / Path(suite_name).stem
+    paths = plot_suite(ResultStore(folder).records(), folder / "plots")
+    if not paths:
+        raise UserError(f"No finished runs to plot under {folder}. Run `python -m benchmark run suite={suite_name}` first.")
+    for path in paths:
+        print(path)
     return 0
 
 
@@ -145,6 +163,10 @@ def build_parser() -> argparse.ArgumentParser:
     show.set_defaults(func=cmd_show)
     lst = sub.add_parser("list", help="list suites, models, datasets and config keys")
     lst.set_defaults(func=cmd_list)
+    plot = sub.add_parser("plot", help="write the suite's figures (PNG) under <output.dir>/<suite>/plots",
+                          description="plot suite=NAME [output.dir=PATH]: accuracy vs depth, gradient norm vs layer")
+    plot.add_argument("overrides", nargs="*", metavar="key=value")
+    plot.set_defaults(func=cmd_plot)
     board = sub.add_parser("leaderboard", help="print leaderboards regenerated from the records",
                            description="leaderboard [suite=NAME] [format=github|latex|csv] [output.dir=PATH]")
     board.add_argument("overrides", nargs="*", metavar="key=value")

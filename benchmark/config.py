@@ -40,8 +40,7 @@ class RunConfig:
             raise ConfigError("seeds is empty; give at least one, e.g. seeds=[0,1,2].")
         if len(set(self.seeds)) != len(self.seeds):
             raise ConfigError(f"seeds contains duplicates: {self.seeds}.")
-        if self.model.name not in MODELS:
-            raise ConfigError(MODELS.unknown_message(self.model.name))
+        MODELS.get(self.model.name).check_config(self.model)
         if self.data.name not in DATASETS:
             raise ConfigError(DATASETS.unknown_message(self.data.name))
 
@@ -141,7 +140,10 @@ def flatten(tree: Mapping[str, Any], prefix: str = "") -> Dict[str, Any]:
 
 
 def merge(base: DictConfig, flat: Mapping[str, Any], source: str) -> DictConfig:
-    """Merge dotted ``flat`` values from ``source`` (for messages) into ``base``."""
+    """Merge dotted ``flat`` values from ``source`` (for messages) into ``base``. A mapping value
+    for a group key (``model: {name: gcn, norm: none}``) counts as its dotted sub-keys."""
+    flat = {k: v for key, value in flat.items()
+            for k, v in (flatten(value, f"{key}.") if isinstance(value, Mapping) else {key: value}).items()}
     for key in flat:
         check_key(key)
     try:

@@ -141,7 +141,8 @@ def _params(n: Optional[int]) -> str:
 
 
 def _header(keys: List[str], metrics: Sequence[str], metric_name: str) -> List[str]:
-    header = [k.split(".", 1)[-1] if k.startswith("model.") else k for k in keys]
+    names = {"model.name": "model", "data.name": "dataset"}
+    header = [names.get(k, k.split(".", 1)[-1] if k.startswith(("model.", "data.")) else k) for k in keys]
     return header + [f"{m} {metric_name}" if METRIC_COLUMNS[m][1] == "metric" else m for m in metrics]
 
 

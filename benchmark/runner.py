@@ -21,9 +21,10 @@ import numpy
 import torch
 from tqdm.auto import tqdm
 
+from benchmark.config import flatten
 from benchmark.results import ResultStore
 from benchmark.sweep import Plan, Run, stable_hash
-from dgl_ma.data import DATASETS, load_task
+from dgl_ma.data import depends_on_seed, load_task
 from dgl_ma.errors import UserError
 from dgl_ma.metrics import METRICS
 from dgl_ma.models import build_model, count_parameters
@@ -88,9 +89,8 @@ class TaskCache:
         self._tasks: Dict[str, Any] = {}
 
     def get(self, run: Run):
-        seeded = DATASETS.get(run.config.data.name).seeded
         data = asdict(run.config.data)
-        key = stable_hash({"data": data, "seed": run.seed if seeded else None})
+        key = stable_hash({"data": data, "seed": run.seed if depends_on_seed(run.config.data) else None})
         if key not in self._tasks:
             self._tasks[key] = load_task(run.config.data, run.seed)
         return self._tasks[key]
@@ -121,6 +121,7 @@ def execute_run(run: Run, tasks: TaskCache, suite: str, provenance: Dict[str, An
                       best_epoch=result.best_epoch, val=result.val, test=result.test,
                       epochs_run=result.epochs_run, stop_reason=result.stop_reason,
                       seconds_per_epoch=result.seconds_per_epoch, history=result.history,
+                      diagnostics=result.diagnostics,
                       peak_memory_mb=peak, peak_memory_kind=kind)
         if result.status == "diverged":
             record["message"] = f"loss became NaN/Inf at epoch {result.diverged_epoch}"
@@ -158,7 +159,7 @@ def execute(plan: Plan, force: bool = False, progress: bool = True) -> Summary:
     bar = tqdm(total=len(pending), desc=plan.suite.name, unit="run", disable=not progress, dynamic_ncols=True)
     try:
         for run in pending:
-            label = " ".join(f"{k.split('.')[-1]}={v}" for k, v in run.point.items())
+            label = " ".join(f"{k.split('.')[-1]}={v}" for k, v in flatten(run.point).items())
             bar.set_postfix_str(f"{label} seed={run.seed}".strip())
 
             def on_epoch(entry, label=label, seed=run.seed):

@@ -9,6 +9,9 @@ A suite file has four top-level keys::
     grid:          # dotted key -> list of values; the runs are the cartesian product × seeds
       model.layers: [2, 4]
       data.name: [csbm, minigc]
+      model:       # a group key takes mappings: values that only make sense together
+        - {name: gat, norm: lipschitz}
+        - {name: gcn, norm: none}
     leaderboard:
       metrics: [test, val]   # first one sorts the table; see benchmark.leaderboard.METRIC_COLUMNS
 """

@@ -36,7 +36,7 @@ def test_run_rerun_and_leaderboard(tiny_suite, tmp_path):
 
 @pytest.mark.slow
 def test_interrupted_sweep_resumes_without_duplicates(tiny_suite, tmp_path):
-    args = [f"suite={tiny_suite}", "train.epochs=40", "--no-progress"]
+    args = [f"suite={tiny_suite}", "train.epochs=300", "--no-progress"]
     env = dict(os.environ, PYTHONPATH=str(REPO))
     proc = subprocess.Popen([sys.executable, "-m", "benchmark", "run", *args], cwd=tmp_path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

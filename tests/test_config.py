@@ -99,3 +99,17 @@ def test_every_shipped_suite_resolves():
     assert "quickstart" in names
     for name in names:
         assert expand(load_suite(name), {}).runs
+
+
+def test_group_values_in_a_grid_pair_keys(tmp_path):
+    path = tmp_path / "pairs.yaml"
+    path.write_text("grid:\n  model:\n    - {name: gat, norm: lipschitz}\n    - {name: gcn, norm: none}\n"
+                    "  model.layers: [2, 3]\nconfig:\n  seeds: [0]\n")
+    suite = load_suite(str(path))
+    runs = expand(suite, {}).runs
+    assert sorted((r.config.model.name, r.config.model.norm, r.config.model.layers) for r in runs) == [
+        ("gat", "lipschitz", 2), ("gat", "lipschitz", 3), ("gcn", "none", 2), ("gcn", "none", 3)]
+    assert suite.grid["model"][0] == {"name": "gat", "norm": "lipschitz"}  # the suite is not mutated
+    path.write_text("grid:\n  model:\n    - {name: gat, nrom: lipschitz}\n")
+    with pytest.raises(ConfigError, match="Did you mean 'model.norm'"):
+        expand(load_suite(str(path)), {})

@@ -2,6 +2,7 @@
 from dataclasses import dataclass
 from typing import Callable, Optional, Union
 
+from dgl_ma.data.missing import apply_missing_features
 from dgl_ma.data.task import GraphTask, NodeTask
 from dgl_ma.errors import ConfigError
 from dgl_ma.registry import Registry
@@ -14,6 +15,12 @@ class DataConfig:
     root: writable data cache (else ``$DGL_MA_DATA``, else ``~/.cache/dgl_ma``).
     mirror: read-only folder laid out like ``shared/data`` that seeds the cache (else ``$DGL_MA_MIRROR``).
     download: let DGL download files that are neither cached nor mirrored.
+    num_nodes / num_graphs: size of generated datasets (``num_graphs`` also counts the rings or
+    trees of the long-range tasks).
+    missing_rate: percent (0–100) of non-training nodes whose features are zeroed (SSNC-MV,
+    see :mod:`dgl_ma.data.missing`); node tasks only.
+    ring_size: nodes per ring of ``ring_transfer`` (>= 4).
+    tree_depth: depth of each tree of ``tree_neighbors_match`` (1–8).
     """
 
     name: str = "csbm"
@@ -22,12 +29,21 @@ class DataConfig:
     download: bool = True
     num_nodes: int = 600
     num_graphs: int = 400
+    missing_rate: float = 0.0
+    ring_size: int = 10
+    tree_depth: int = 3
 
     def __post_init__(self):
         if self.num_nodes < 10 or self.num_graphs < 10:
             raise ConfigError(
                 f"data.num_nodes and data.num_graphs must be at least 10, got {self.num_nodes} and {self.num_graphs}."
             )
+        if not 0.0 <= self.missing_rate <= 100.0:
+            raise ConfigError(f"data.missing_rate is a percentage and must lie in [0, 100], got {self.missing_rate}.")
+        if self.ring_size < 4:
+            raise ConfigError(f"data.ring_size must be at least 4, got {self.ring_size}.")
+        if not 1 <= self.tree_depth <= 8:
+            raise ConfigError(f"data.tree_depth must lie between 1 and 8, got {self.tree_depth}.")
 
 
 Task = Union[NodeTask, GraphTask]
@@ -45,6 +61,22 @@ class DatasetSpec:
 DATASETS: Registry[DatasetSpec] = Registry("dataset")
 
 
+def depends_on_seed(cfg: DataConfig) -> bool:
+    """Whether :func:`load_task` gives a different task per seed: a generated (``seeded``)
+    dataset, or any missing-feature mask (``cfg.missing_rate > 0``). Otherwise one load serves
+    every seed."""
+    return DATASETS.get(cfg.name).seeded or cfg.missing_rate > 0
+
+
 def load_task(cfg: DataConfig, seed: int) -> Task:
-    """Load the registered dataset ``cfg.name``; generated datasets are deterministic per seed."""
-    return DATASETS.get(cfg.name).load(cfg, seed)
+    """Load the registered dataset ``cfg.name``; generated datasets are deterministic per seed.
+    With ``cfg.missing_rate > 0`` the features of that share of non-training nodes are zeroed
+    (:func:`~dgl_ma.data.missing.apply_missing_features`, seeded by dataset, rate and seed)."""
+    task = DATASETS.get(cfg.name).load(cfg, seed)
+    if cfg.missing_rate > 0:
+        if not isinstance(task, NodeTask):
+            raise ConfigError(
+                f"data.missing_rate applies to node tasks only, but dataset {cfg.name!r} is a graph-level task."
+            )
+        task = apply_missing_features(task, cfg.name, cfg.missing_rate, seed)
+    return task

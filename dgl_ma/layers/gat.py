@@ -8,11 +8,12 @@ from dgl.nn.functional import edge_softmax
 from torch import nn
 
 from dgl_ma.layers.lipschitz import gat_denominator
+from dgl_ma.probes import Probed
 
 ATTENTION_NORMS = ("none", "lipschitz", "lipschitz_per_head")
 
 
-class GATLayer(nn.Module):
+class GATLayer(Probed, nn.Module):
     r"""Multi-head graph attention.
 
     For an edge :math:`j \to i` and head :math:`h`:
@@ -48,6 +49,9 @@ class GATLayer(nn.Module):
         bias: learnable bias :math:`b` per head and channel.
         activation: applied to the output, e.g. ``torch.nn.functional.elu``.
         attention_norm: ``"none"``, ``"lipschitz"`` or ``"lipschitz_per_head"``.
+
+    Probe points (:mod:`dgl_ma.probes`): ``"scores"``, the pre-softmax scores :math:`e_{ij}`
+    :math:`(E, H, 1)`; ``"output"``, :math:`(N, H, C)`.
 
     Shapes:
         - input: graph with :math:`N` nodes and :math:`E` edges, ``feat`` :math:`(N, F_{in})`
@@ -124,6 +128,7 @@ class GATLayer(nn.Module):
                 graph.ndata["den"] = gat_denominator(graph, z, self.attn_l, self.attn_r, per_head)
                 graph.apply_edges(fn.e_div_v("e", "den", "e"))                 # |e| <= 1/4
             scores = self.leaky_relu(graph.edata.pop("e"))                       # (E, H, 1)
+            self.record("scores", scores)
             graph.edata["a"] = self.attn_drop(edge_softmax(graph, scores))       # (E, H, 1)
             graph.update_all(fn.u_mul_e("z", "a", "m"), fn.sum("m", "out"))
             out = graph.ndata["out"]                                             # (N, H, C)
@@ -133,6 +138,7 @@ class GATLayer(nn.Module):
                 out = out + self.bias.view(1, self.num_heads, self.out_feats)
             if self.activation is not None:
                 out = self.activation(out)
+            self.record("output", out)
             if get_attention:
                 return out, graph.edata["a"]
             return out

@@ -16,6 +16,17 @@ import dgl.function as fn
 import torch
 
 EPS = 1e-12
+TINY = 1e-20  # floor under square roots: sqrt has an infinite derivative at 0
+
+
+def safe_sqrt(x: torch.Tensor) -> torch.Tensor:
+    """``sqrt(max(x, 1e-20))``: finite gradients where a node and its neighbours are all zero."""
+    return torch.sqrt(x.clamp_min(TINY))
+
+
+def safe_norm(x: torch.Tensor) -> torch.Tensor:
+    """Euclidean norm over the last dimension, kept as ``(..., 1)``, with a finite gradient at 0."""
+    return safe_sqrt(x.pow(2).sum(dim=-1, keepdim=True))
 
 
 def neighbour_max(graph: dgl.DGLGraph, values: torch.Tensor) -> torch.Tensor:
@@ -45,12 +56,12 @@ def gat_denominator(
     Shapes: ``z`` ``(N, H, C)``, ``attn_l``/``attn_r`` ``(1, H, C)`` → ``(N, H, 1)``.
     """
     sq_norm = z.pow(2).sum(dim=-1, keepdim=True)                           # (N, H, 1)
-    d = torch.sqrt(sq_norm + neighbour_max(graph, sq_norm))                # (N, H, 1)
+    d = safe_sqrt(sq_norm + neighbour_max(graph, sq_norm))                 # (N, H, 1)
     a = torch.cat([attn_l, attn_r], dim=-1)                                # (1, H, 2C)
     if per_head:
-        a_norm = a.pow(2).sum(dim=-1, keepdim=True).sqrt()                 # (1, H, 1)
+        a_norm = safe_norm(a)                                              # (1, H, 1)
     else:
-        a_norm = a.pow(2).sum().sqrt()                                     # scalar
+        a_norm = safe_sqrt(a.pow(2).sum())                                 # scalar
     return 4.0 * a_norm * d + EPS
 
 
@@ -59,10 +70,15 @@ def transformer_denominator(graph: dgl.DGLGraph, q: torch.Tensor, k: torch.Tenso
     :math:`u = \|Q_{:,h,:}\|_F`, :math:`v_i = \max_{j \in N(i)} \|k_j\|` and
     :math:`w_i = \max_{j \in N(i)} \|v_j\|`, per head.
 
+    :math:`u` is taken over the nodes of each graph of a batch (over the whole graph for a
+    single graph), so that batching graphs does not couple their outputs.
+
     Shapes: ``q``, ``k``, ``v`` ``(N, H, C)`` → ``(N, H, 1)``.
     """
-    u = q.pow(2).sum(dim=(0, 2)).sqrt().view(1, -1, 1)                    # (1, H, 1)
-    k_max = neighbour_max(graph, k.norm(dim=-1, keepdim=True))            # (N, H, 1)
-    v_max = neighbour_max(graph, v.norm(dim=-1, keepdim=True))            # (N, H, 1)
+    with graph.local_scope():
+        graph.ndata["q2"] = q.pow(2).sum(dim=-1, keepdim=True)                 # (N, H, 1)
+        u = safe_sqrt(dgl.broadcast_nodes(graph, dgl.sum_nodes(graph, "q2")))  # (N, H, 1)
+    k_max = neighbour_max(graph, safe_norm(k))                             # (N, H, 1)
+    v_max = neighbour_max(graph, safe_norm(v))                             # (N, H, 1)
     bound = torch.maximum(torch.maximum(u * k_max, u * v_max), k_max * v_max)
     return bound + EPS

@@ -16,6 +16,7 @@ class ModelConfig:
 
     ``hidden`` is the width per head; a layer's output width is ``heads * hidden``.
     ``readout`` pools node states for graph-level tasks and is ignored for node tasks.
+    ``norm`` selects attention and/or feature normalisation; each model lists its choices.
     """
 
     name: str = "gat"
@@ -26,6 +27,7 @@ class ModelConfig:
     attn_dropout: float = 0.0
     residual: bool = False
     readout: str = "mean"
+    norm: str = "none"
 
     def __post_init__(self):
         if self.layers < 1:
@@ -47,6 +49,10 @@ class GraphModel(nn.Module):
 
     def prepare_graph(self, graph: dgl.DGLGraph) -> dgl.DGLGraph:
         return graph
+
+    @classmethod
+    def check_config(cls, cfg: "ModelConfig") -> None:
+        """Raise :class:`ConfigError` for options this model does not support (before any run)."""
 
 
 ModelBuilder = Callable[[ModelConfig, TaskInfo], GraphModel]

@@ -8,8 +8,9 @@ training loss ends the run as ``diverged`` with its epoch.
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
+import dgl
 import torch
 import torch.nn.functional as F
 from dgl.dataloading import GraphDataLoader
@@ -18,13 +19,15 @@ from dgl_ma.data.task import GraphSample, GraphTask, NodeTask, TaskInfo
 from dgl_ma.errors import ConfigError
 from dgl_ma.metrics import METRICS, Metric
 from dgl_ma.models.base import GraphModel
+from dgl_ma.train.diagnostics import layer_diagnostics
 
 
 @dataclass
 class TrainConfig:
     """Optimisation protocol. ``patience``/``lr_patience`` count epochs without a lower
     validation loss (0 disables early stopping); ``max_seconds`` is a wall-clock budget
-    (0 = none); ``batch_size`` applies to graph tasks only."""
+    (0 = none); ``batch_size`` applies to graph tasks only; ``diagnostics_every`` records
+    per-layer gradient norms and score ranges at initialisation and every k epochs (0 = off)."""
 
     epochs: int = 200
     lr: float = 0.005
@@ -36,14 +39,16 @@ class TrainConfig:
     min_lr: float = 1e-6
     max_seconds: float = 0.0
     device: str = "cpu"
+    diagnostics_every: int = 0
 
     def __post_init__(self):
         if self.epochs < 0:
             raise ConfigError(f"train.epochs must be >= 0, got {self.epochs}.")
         if self.lr <= 0 or self.weight_decay < 0 or self.min_lr < 0:
             raise ConfigError("train.lr must be > 0 and train.weight_decay, train.min_lr >= 0.")
-        if self.batch_size < 1 or self.patience < 0 or self.lr_patience < 0 or self.max_seconds < 0:
-            raise ConfigError("train.batch_size must be >= 1; train.patience, lr_patience and max_seconds >= 0.")
+        if self.batch_size < 1 or min(self.patience, self.lr_patience, self.max_seconds, self.diagnostics_every) < 0:
+            raise ConfigError("train.batch_size must be >= 1; train.patience, lr_patience, max_seconds and "
+                              "diagnostics_every >= 0.")
         if not 0.0 < self.lr_factor < 1.0:
             raise ConfigError(f"train.lr_factor must lie in (0, 1), got {self.lr_factor}.")
 
@@ -59,6 +64,7 @@ class TrainResult:
     stop_reason: str
     diverged_epoch: Optional[int] = None
     history: List[Dict[str, float]] = field(default_factory=list)
+    diagnostics: List[Dict[str, Any]] = field(default_factory=list)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -89,12 +95,15 @@ class _NodeRunner:
         self.label = self.graph.ndata["label"]
         self.masks = {s: self.graph.ndata[f"{s}_mask"] for s in ("train", "val", "test")}
 
+    def train_loss(self, model) -> torch.Tensor:
+        out = model(self.graph, self.feat)                                   # (N, out)
+        mask = self.masks["train"]
+        return task_loss(self.info, out[mask], self.label[mask])
+
     def train_epoch(self, model, optimizer) -> float:
         model.train()
         optimizer.zero_grad()
-        out = model(self.graph, self.feat)                                   # (N, out)
-        mask = self.masks["train"]
-        loss = task_loss(self.info, out[mask], self.label[mask])
+        loss = self.train_loss(model)
         if torch.isfinite(loss):
             loss.backward()
             optimizer.step()
@@ -114,12 +123,18 @@ class _GraphRunner:
         self.info = task.info
         self.device = device
         prepared = {name: [(model.prepare_graph(g), y) for g, y in samples] for name, samples in task.splits()}
+        self.fixed_batch = dgl.batch([g for g, _ in prepared["train"][:batch_size]]).to(device)
+        self.fixed_target = torch.stack([y for _, y in prepared["train"][:batch_size]]).to(device)
         shuffle_rng = torch.Generator().manual_seed(seed)
         self.loaders = {
             name: GraphDataLoader(samples, batch_size=batch_size, shuffle=name == "train",
                                   generator=shuffle_rng if name == "train" else None)
             for name, samples in prepared.items()
         }
+
+    def train_loss(self, model) -> torch.Tensor:
+        """Loss on a fixed first training batch (used by the diagnostics)."""
+        return task_loss(self.info, model(self.fixed_batch, self.fixed_batch.ndata["feat"]), self.fixed_target)
 
     def train_epoch(self, model, optimizer) -> float:
         model.train()
@@ -183,6 +198,13 @@ def fit(
     history = [{"epoch": 0, "train_loss": math.nan, "lr": cfg.lr, "seconds": 0.0,
                 **{f"{s}_{k}": v for s, d in scores.items() for k, v in d.items()}}]
     best = (0, scores)
+    diagnostics = []
+
+    def diagnose(epoch: int) -> None:
+        if cfg.diagnostics_every and hasattr(model, "layers") and epoch % cfg.diagnostics_every == 0:
+            diagnostics.append({"epoch": epoch, "layers": layer_diagnostics(model, runner.train_loss)})
+
+    diagnose(0)
     best_loss, since_best_loss = scores["val"]["loss"], 0
     status, stop_reason, diverged_epoch = "ok", "max_epochs", None
     start = time.perf_counter()
@@ -203,6 +225,7 @@ def fit(
         history.append(entry)
         if on_epoch is not None:
             on_epoch(entry)
+        diagnose(epoch)
         if metric.better(scores["val"][metric.name], best[1]["val"][metric.name]):
             best = (epoch, scores)
         val_loss = scores["val"]["loss"]
@@ -233,4 +256,5 @@ def fit(
         stop_reason=stop_reason,
         diverged_epoch=diverged_epoch,
         history=history,
+        diagnostics=diagnostics,
     )
