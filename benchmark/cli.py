@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 from tabulate import tabulate
 
 from benchmark import leaderboard
-from benchmark.config import flatten, parse_overrides, valid_keys
+from benchmark.config import check_key, flatten, parse_overrides, valid_keys
 from benchmark.results import ResultStore
 from benchmark.runner import execute
 from benchmark.suites import load_suite, suite_names, suites_dir
@@ -127,8 +127,11 @@ def cmd_leaderboard(ns: argparse.Namespace) -> int:
     fmt = str(overrides.pop("format", "github"))
     leaderboard.check_format(fmt)
     out_dir = Path(str(overrides.pop("output.dir", "results")))
+    pivot = overrides.pop("pivot", None)
+    if pivot is not None:
+        check_key(str(pivot))
     if overrides:
-        raise ConfigError(f"leaderboard takes suite=, format= and output.dir= only; got {', '.join(overrides)}.")
+        raise ConfigError(f"leaderboard takes suite=, format=, pivot= and output.dir= only; got {', '.join(overrides)}.")
     names = [suite_name] if suite_name else sorted(p.name for p in out_dir.iterdir() if p.is_dir()) if out_dir.is_dir() else []
     printed = False
     for name in names:
@@ -138,7 +141,7 @@ def cmd_leaderboard(ns: argparse.Namespace) -> int:
         metrics = load_suite(name).metrics if name in suite_names() else ["test", "val"]
         if len(names) > 1 and fmt != "csv":
             print(f"## {name}\n")
-        print(leaderboard.render(records, metrics, fmt))
+        print(leaderboard.render(records, metrics, fmt, pivot=pivot))
         printed = True
     if not printed:
         raise UserError(f"No result records for {suite_name or 'any suite'} under {out_dir}. "
@@ -168,7 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("overrides", nargs="*", metavar="key=value")
     plot.set_defaults(func=cmd_plot)
     board = sub.add_parser("leaderboard", help="print leaderboards regenerated from the records",
-                           description="leaderboard [suite=NAME] [format=github|latex|csv] [output.dir=PATH]")
+                           description="leaderboard [suite=NAME] [format=github|latex|csv] [pivot=KEY] [output.dir=PATH]; "
+                                       "pivot=model.layers puts depths in columns")
     board.add_argument("overrides", nargs="*", metavar="key=value")
     board.set_defaults(func=cmd_leaderboard)
     return parser

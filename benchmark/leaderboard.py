@@ -189,15 +189,50 @@ def csv_table(rows: List[Row], metrics: Sequence[str]) -> str:
     return out.getvalue().rstrip("\n")
 
 
+def pivot_table(rows: List[Row], metric: str, pivot: str, fmt: str) -> str:
+    """One dataset's rows with ``pivot``'s values as columns (e.g. depth) and the other varying
+    keys as rows; each cell is ``metric`` mean ± std, the best of each column in bold."""
+    keys = [k for k in varying_keys(rows) if k != pivot]
+    values = sorted({row.keys.get(pivot) for row in rows}, key=lambda v: (str(type(v)), v))
+    cells: Dict[tuple, Dict[Any, Row]] = {}
+    for row in rows:
+        cells.setdefault(tuple(row.keys.get(k) for k in keys), {})[row.keys.get(pivot)] = row
+    best = {}
+    for value in values:
+        ranked = sort_rows([r for r in rows if r.keys.get(pivot) == value and r.stats[metric].n], metric)
+        best[value] = ranked[0].config_id if ranked else None
+    body = []
+    for label, by_value in sorted(cells.items(), key=lambda item: [str(x) for x in item[0]]):
+        line: List[Any] = list(label)
+        for value in values:
+            row = by_value.get(value)
+            text = row.stats[metric].text() if row else ""
+            if row and row.diverged:
+                text += f" [{row.diverged} div.]"
+            line.append(_bold(text, fmt) if row and row.config_id == best[value] else text)
+        body.append(line)
+    names = {"model.name": "model", "data.name": "dataset"}
+    header = [names.get(k, k.split(".", 1)[-1]) for k in keys] + [f"{pivot.split('.')[-1]}={v}" for v in values]
+    text = tabulate(body, headers=header, tablefmt=FORMATS[fmt], disable_numparse=True)
+    if fmt == "latex":
+        text = text.replace("±", r"$\pm$").replace("BOLDSTART", r"\textbf{").replace("BOLDEND", "}")
+    return text
+
+
 def _bold(text: str, fmt: str) -> str:
     return f"**{text}**" if fmt == "github" else f"BOLDSTART{text}BOLDEND"
 
 
-def render(records: List[Dict[str, Any]], metrics: Sequence[str], fmt: str = "github") -> str:
-    """All tables of a suite's records, one per dataset, with the footer."""
+def render(records: List[Dict[str, Any]], metrics: Sequence[str], fmt: str = "github",
+           pivot: Optional[str] = None) -> str:
+    """All tables of a suite's records, one per dataset, with the footer. With ``pivot`` (a
+    config key such as ``model.layers``) the first metric is shown with that key's values as
+    columns."""
     check_format(fmt)
     rows = aggregate(records, metrics)
     if fmt == "csv":
+        if pivot:
+            raise ConfigError("pivot= works with format=github or latex; CSV already has one line per configuration.")
         return csv_table(rows, metrics)
     by_dataset: Dict[str, List[Row]] = {}
     for row in rows:
@@ -208,5 +243,8 @@ def render(records: List[Dict[str, Any]], metrics: Sequence[str], fmt: str = "gi
         metric = group[0].metric
         direction = "higher is better" if metric.get("higher_is_better", True) else "lower is better"
         heading = f"{dataset} — {metric.get('name', '?')}, {direction}"
-        parts.append((f"### {heading}\n\n" if fmt == "github" else f"% {heading}\n") + table(group, metrics, fmt))
+        body = pivot_table(group, metrics[0], pivot, fmt) if pivot else table(group, metrics, fmt)
+        if pivot:
+            heading += f", {metrics[0]} by {pivot}"
+        parts.append((f"### {heading}\n\n" if fmt == "github" else f"% {heading}\n") + body)
     return "\n\n".join(parts + [FOOTER if fmt == "github" else "% " + FOOTER])

@@ -43,10 +43,11 @@ class Plan:
 
 
 def expand(suite: Suite, overrides: Dict[str, Any]) -> Plan:
-    """defaults ← suite config ← command line, then the grid × seeds.
+    """defaults ← suite config ← grid point ← command line, for every grid point × seed.
 
     A command-line value for a key that the grid sweeps replaces that axis (a list sets the
-    axis values, a scalar fixes it)."""
+    axis values, a scalar fixes it); any other command-line value wins over the grid's values,
+    including keys inside a group axis (``model.norm=lipschitz`` when the grid sweeps ``model``)."""
     grid = dict(suite.grid)
     fixed = {}
     for key, value in overrides.items():
@@ -56,12 +57,13 @@ def expand(suite: Suite, overrides: Dict[str, Any]) -> Plan:
                 merge(defaults(), {key: item}, "the command line")
         else:
             fixed[key] = value
-    base = merge(merge(defaults(), suite.config, f"suite {suite.name}"), fixed, "the command line")
+    suite_base = merge(defaults(), suite.config, f"suite {suite.name}")
+    base = merge(suite_base, fixed, "the command line")
     base_config = to_run_config(base)
     runs: Dict[str, Run] = {}  # keyed by id: a value listed twice in the grid runs once
     for values in itertools.product(*grid.values()):
         point = dict(zip(grid.keys(), values))
-        cfg = merge(base, point, f"the grid of suite {suite.name}")
+        cfg = merge(merge(suite_base, point, f"the grid of suite {suite.name}"), fixed, "the command line")
         run_config = to_run_config(cfg)
         ident = identity(cfg)
         config_id = stable_hash(ident)

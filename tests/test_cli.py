@@ -67,6 +67,9 @@ def test_interrupted_sweep_resumes_without_duplicates(tiny_suite, tmp_path):
     (["run", "suite=quickstart", "train.device=cuda:0"] if not __import__("torch").cuda.is_available()
      else ["run", "suite=quickstart", "train.device=gpu"], "train.device"),
     (["leaderboard", "suite=quickstart", "format=xml"], "Unknown leaderboard format"),
+    (["run", "suite=deep_gat_quick", "model.norm=maxnorm"], "not available for model 'gat'"),
+    (["run", "suite=deep_gat_quick", "data.missing_rate=150"], "missing_rate"),
+    (["run", "suite=deep_gat_quick", "model.layers=0"], "at least 1"),
 ])
 def test_user_errors_exit_2_without_traceback(args, message, tmp_path, monkeypatch):
     result = cli(*args, f"data.root={tmp_path / 'data'}" if args[0] == "run" else "output.dir=.", cwd=tmp_path)

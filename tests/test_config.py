@@ -113,3 +113,11 @@ def test_group_values_in_a_grid_pair_keys(tmp_path):
     path.write_text("grid:\n  model:\n    - {name: gat, nrom: lipschitz}\n")
     with pytest.raises(ConfigError, match="Did you mean 'model.norm'"):
         expand(load_suite(str(path)), {})
+
+
+def test_command_line_wins_inside_a_group_axis(tmp_path):
+    path = tmp_path / "pairs.yaml"
+    path.write_text("grid:\n  model:\n    - {name: gat, norm: none}\n    - {name: gat, norm: pairnorm}\n"
+                    "  model.layers: [2]\nconfig:\n  seeds: [0]\n")
+    runs = expand(load_suite(str(path)), {"model.norm": "lipschitz"}).runs
+    assert [r.config.model.norm for r in runs] == ["lipschitz"]   # both grid points collapse into one run

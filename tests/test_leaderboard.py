@@ -76,3 +76,24 @@ def test_latex_and_csv():
 def test_unknown_format():
     with pytest.raises(ConfigError, match="Unknown leaderboard format"):
         render(RECORDS, ["test"], "xml")
+
+
+def test_pivot_puts_depths_in_columns_and_marks_the_best_per_column():
+    records = [record("A", s, v, v, 2) for s, v in enumerate([0.70, 0.80, 0.90])]
+    records += [record("B", s, v, v, 4) for s, v in enumerate([0.60, 0.64])]
+    for r in records[:3]:
+        r["config"]["model"]["norm"] = "lipschitz"
+    for r in records[3:]:
+        r["config"]["model"]["norm"] = "none"
+    records += [dict(record("C", s, v, v, 2), config={**record("C", 0, 0, 0, 2)["config"],
+                                                       "model": {"name": "gat", "layers": 2, "norm": "none"}})
+                for s, v in enumerate([0.5, 0.7])]
+    text = render(records, ["test"], "github", pivot="model.layers")
+    lines = [line for line in text.splitlines() if line.startswith("|")]
+    assert "layers=2" in lines[0] and "layers=4" in lines[0] and "norm" in lines[0]
+    lipschitz = next(line for line in lines if "lipschitz" in line)
+    none = next(line for line in lines if "| none" in line)
+    assert "**0.8000 ± 0.1000**" in lipschitz                    # best at depth 2
+    assert "0.6000 ± 0.1414" in none and "**0.6200 ± 0.0283**" in none
+    with pytest.raises(ConfigError, match="pivot"):
+        render(records, ["test"], "csv", pivot="model.layers")
