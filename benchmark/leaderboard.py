@@ -140,9 +140,21 @@ def _params(n: Optional[int]) -> str:
     return f"{n / 1e6:.2f}M" if n >= 1e6 else f"{n / 1e3:.1f}k" if n >= 1e3 else str(n)
 
 
-def _header(keys: List[str], metrics: Sequence[str], metric_name: str) -> List[str]:
+def _column_name(key: str) -> str:
+    """``model.name`` → ``model``, ``model.layers`` → ``layers``, ``train.lr`` stays."""
     names = {"model.name": "model", "data.name": "dataset"}
-    header = [names.get(k, k.split(".", 1)[-1] if k.startswith(("model.", "data.")) else k) for k in keys]
+    return names.get(key, key.split(".", 1)[-1] if key.startswith(("model.", "data.")) else key)
+
+
+def _tabulate(body: List[List[Any]], header: List[str], fmt: str) -> str:
+    text = tabulate(body, headers=header, tablefmt=FORMATS[fmt], disable_numparse=True)
+    if fmt == "latex":
+        text = text.replace("±", r"$\pm$").replace("BOLDSTART", r"\textbf{").replace("BOLDEND", "}")
+    return text
+
+
+def _header(keys: List[str], metrics: Sequence[str], metric_name: str) -> List[str]:
+    header = [_column_name(k) for k in keys]
     return header + [f"{m} {metric_name}" if METRIC_COLUMNS[m][1] == "metric" else m for m in metrics]
 
 
@@ -163,10 +175,7 @@ def table(rows: List[Row], metrics: Sequence[str], fmt: str) -> str:
         line = [row.keys.get(k) for k in keys] + cells
         line += [row.seeds, _params(row.params), f"{row.s_per_epoch.mean:.3f}"]
         body.append(line + ([row.diverged, row.failed] if problems else []))
-    text = tabulate(body, headers=header, tablefmt=FORMATS[fmt], disable_numparse=True)
-    if fmt == "latex":
-        text = text.replace("±", r"$\pm$").replace("BOLDSTART", r"\textbf{").replace("BOLDEND", "}")
-    return text
+    return _tabulate(body, header, fmt)
 
 
 def csv_table(rows: List[Row], metrics: Sequence[str]) -> str:
@@ -211,12 +220,8 @@ def pivot_table(rows: List[Row], metric: str, pivot: str, fmt: str) -> str:
                 text += f" [{row.diverged} div.]"
             line.append(_bold(text, fmt) if row and row.config_id == best[value] else text)
         body.append(line)
-    names = {"model.name": "model", "data.name": "dataset"}
-    header = [names.get(k, k.split(".", 1)[-1]) for k in keys] + [f"{pivot.split('.')[-1]}={v}" for v in values]
-    text = tabulate(body, headers=header, tablefmt=FORMATS[fmt], disable_numparse=True)
-    if fmt == "latex":
-        text = text.replace("±", r"$\pm$").replace("BOLDSTART", r"\textbf{").replace("BOLDEND", "}")
-    return text
+    header = [_column_name(k) for k in keys] + [f"{_column_name(pivot)}={v}" for v in values]
+    return _tabulate(body, header, fmt)
 
 
 def _bold(text: str, fmt: str) -> str:
