@@ -35,5 +35,19 @@ def _mae(pred: torch.Tensor, target: torch.Tensor) -> float:
     return float(mean_absolute_error(target.reshape(-1).numpy(), pred.reshape(-1).numpy()))
 
 
+def ogb_graph_rocauc(name: str) -> Callable[[torch.Tensor, torch.Tensor], float]:
+    """ROC-AUC averaged over tasks by ``ogb.graphproppred.Evaluator(name)`` (NaN = no label)."""
+
+    def compute(logits: torch.Tensor, target: torch.Tensor) -> float:
+        from ogb.graphproppred import Evaluator
+
+        result = Evaluator(name).eval({"y_true": target.numpy(), "y_pred": logits.numpy()})
+        return float(result["rocauc"])
+
+    return compute
+
+
 METRICS.add("accuracy", Metric("accuracy", True, _accuracy), "fraction of correct argmax predictions")
 METRICS.add("mae", Metric("mae", False, _mae), "mean absolute error of a scalar regression")
+METRICS.add("ogbg-moltox21", Metric("rocauc", True, ogb_graph_rocauc("ogbg-moltox21")),
+            "ROC-AUC over the 12 TOX21 tasks, by OGB's Evaluator('ogbg-moltox21')")

@@ -11,8 +11,14 @@ class TaskInfo:
     """Shape and objective of a task.
 
     level: ``"node"`` (one full graph, predictions per node) or ``"graph"`` (one per graph).
-    loss: ``"cross_entropy"`` (class index targets) or ``"l1"`` (scalar regression).
+    loss: ``"cross_entropy"`` (class index targets), ``"l1"`` (scalar regression) or
+    ``"bce_masked"`` (multi-label 0/1 targets, NaN = missing label, ignored).
     metric: a name in :data:`dgl_ma.metrics.METRICS`.
+    Input features (see :func:`dgl_ma.models.heads.node_encoder`): continuous ``ndata['feat']``
+    of width ``in_dim`` by default; ``node_vocab > 0``: one integer category per node (an
+    embedding table of that size); ``ogb_mol``: OGB's categorical atom and bond features
+    (``AtomEncoder``/``BondEncoder``). Edge features: ``edge_vocab > 0`` integer categories in
+    ``edata['feat']``, ``edge_dim > 0`` continuous ones, both 0 for none.
     """
 
     level: str
@@ -20,6 +26,10 @@ class TaskInfo:
     out_dim: int
     loss: str
     metric: str
+    node_vocab: int = 0
+    edge_vocab: int = 0
+    edge_dim: int = 0
+    ogb_mol: bool = False
 
 
 @dataclass

@@ -1,8 +1,41 @@
-"""Pieces every model shares: input encoder, graph readout and the MLP head."""
+"""Pieces every model shares: input encoders, graph readout and the MLP head."""
+from typing import Optional
+
 import dgl
 import torch
 from dgl.nn import AvgPooling, MaxPooling, SumPooling
+from ogb.graphproppred.mol_encoder import AtomEncoder, BondEncoder
 from torch import nn
+
+from dgl_ma.data.task import TaskInfo
+
+
+class CategoryEmbedding(nn.Embedding):
+    """``nn.Embedding`` for one integer category per node or edge, stored as ``(N,)`` or ``(N, 1)``."""
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return super().forward(ids.reshape(-1).long())
+
+
+def node_encoder(task: TaskInfo, dim: int) -> nn.Module:
+    """``(N, ·)`` input node features → ``(N, dim)``: OGB's ``AtomEncoder`` for OGB molecules,
+    an embedding for categorical features, a linear map for continuous ones."""
+    if task.ogb_mol:
+        return AtomEncoder(dim)
+    if task.node_vocab:
+        return CategoryEmbedding(task.node_vocab, dim)
+    return nn.Linear(task.in_dim, dim)
+
+
+def edge_encoder(task: TaskInfo, dim: int) -> Optional[nn.Module]:
+    """``(E, ·)`` input edge features → ``(E, dim)``, or ``None`` when the task has none."""
+    if task.ogb_mol:
+        return BondEncoder(dim)
+    if task.edge_vocab:
+        return CategoryEmbedding(task.edge_vocab, dim)
+    if task.edge_dim:
+        return nn.Linear(task.edge_dim, dim)
+    return None
 
 READOUTS = {"mean": AvgPooling, "sum": SumPooling, "max": MaxPooling}
 

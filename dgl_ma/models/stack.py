@@ -22,7 +22,7 @@ from dgl_ma.errors import ConfigError
 from dgl_ma.layers import GATLayer, GraphTransformerLayer
 from dgl_ma.layers.norms import FEATURE_NORMS
 from dgl_ma.models.base import MODELS, GraphModel, ModelConfig
-from dgl_ma.models.heads import GraphReadout
+from dgl_ma.models.heads import GraphReadout, node_encoder
 
 
 def allowed_norms(attention_norms: Sequence[str]) -> List[str]:
@@ -58,7 +58,7 @@ class StackNet(GraphModel):
         super().__init__()
         attention_norm, feature_norm = split_norm(cfg.norm, cfg.name, self.attention_norms)
         width = cfg.heads * cfg.hidden
-        self.encoder = nn.Linear(task.in_dim, cfg.hidden)
+        self.encoder = node_encoder(task, cfg.hidden)
         self.dropout = nn.Dropout(cfg.dropout)
         self.layers = nn.ModuleList(
             self.make_layer(cfg.hidden if i == 0 else width, cfg, attention_norm) for i in range(cfg.layers)

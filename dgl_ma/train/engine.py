@@ -82,6 +82,9 @@ def task_loss(info: TaskInfo, out: torch.Tensor, target: torch.Tensor) -> torch.
         return F.cross_entropy(out, target)
     if info.loss == "l1":
         return F.l1_loss(out.reshape(-1), target.reshape(-1).float())
+    if info.loss == "bce_masked":
+        labelled = ~torch.isnan(target)                                       # (B, T)
+        return F.binary_cross_entropy_with_logits(out[labelled], target[labelled].float())
     raise ValueError(f"unknown loss {info.loss!r}")
 
 
