@@ -17,6 +17,7 @@ class ModelConfig:
     ``hidden`` is the width per head; a layer's output width is ``heads * hidden``.
     ``readout`` pools node states for graph-level tasks and is ignored for node tasks.
     ``norm`` selects attention and/or feature normalisation; each model lists its choices.
+    ``pos_enc``: number of Laplacian eigenvectors used as positional encoding (0 = none).
     """
 
     name: str = "gat"
@@ -28,6 +29,7 @@ class ModelConfig:
     residual: bool = False
     readout: str = "mean"
     norm: str = "none"
+    pos_enc: int = 0
 
     def __post_init__(self):
         if self.layers < 1:
@@ -38,6 +40,8 @@ class ModelConfig:
             value = getattr(self, key)
             if not 0.0 <= value < 1.0:
                 raise ConfigError(f"model.{key} must lie in [0, 1), got {value}.")
+        if self.pos_enc < 0:
+            raise ConfigError(f"model.pos_enc must be >= 0, got {self.pos_enc}.")
         if self.readout not in ("mean", "sum", "max"):
             raise ConfigError(f"model.readout must be one of mean, sum, max; got {self.readout!r}.")
 
