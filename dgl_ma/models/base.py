@@ -18,6 +18,8 @@ class ModelConfig:
     ``readout`` pools node states for graph-level tasks and is ignored for node tasks.
     ``norm`` selects attention and/or feature normalisation; each model lists its choices.
     ``pos_enc``: number of Laplacian eigenvectors used as positional encoding (0 = none).
+    GraphiT: ``kernel`` (diffusion | random_walk) and ``shared_qk`` (symmetric attention).
+    SAN: ``fake_edge_gamma``, the weight γ of attention over non-edges (real edges 1/(1+γ)).
     """
 
     name: str = "gat"
@@ -30,6 +32,9 @@ class ModelConfig:
     readout: str = "mean"
     norm: str = "none"
     pos_enc: int = 0
+    kernel: str = "random_walk"
+    shared_qk: bool = False
+    fake_edge_gamma: float = 0.1
 
     def __post_init__(self):
         if self.layers < 1:
@@ -40,6 +45,8 @@ class ModelConfig:
             value = getattr(self, key)
             if not 0.0 <= value < 1.0:
                 raise ConfigError(f"model.{key} must lie in [0, 1), got {value}.")
+        if self.fake_edge_gamma < 0:
+            raise ConfigError(f"model.fake_edge_gamma must be >= 0, got {self.fake_edge_gamma}.")
         if self.pos_enc < 0:
             raise ConfigError(f"model.pos_enc must be >= 0, got {self.pos_enc}.")
         if self.readout not in ("mean", "sum", "max"):

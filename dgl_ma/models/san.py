@@ -1,0 +1,167 @@
+"""SAN (Kreuzer et al. 2021, "Rethinking Graph Transformers with Spectral Attention"): full-graph
+attention with separate parameters for real edges and for added "fake" edges, plus the Learned
+Positional Encoding over Laplacian eigen-pairs. ``san_sparse`` (the variant of the MA paper) is
+the same attention on real edges only (γ = 0), without LPE."""
+import math
+
+import dgl
+import dgl.function as fn
+import numpy as np
+import torch
+from torch import nn
+
+from dgl_ma.data.task import TaskInfo
+from dgl_ma.models.base import MODELS, GraphModel, ModelConfig
+from dgl_ma.models.full_graph import complete_graph, normalized_laplacian
+from dgl_ma.models.graphit import NORMS, check_norm
+from dgl_ma.models.heads import GraphReadout, edge_encoder, node_encoder
+from dgl_ma.probes import Probed
+
+
+class SANAttention(Probed, nn.Module):
+    r"""For a real edge :math:`S_{ij} = K^1_j \odot Q^1_i / \sqrt d \odot P_{ij}`, for a fake
+    one :math:`S_{ij} = K^2_j \odot Q^2_i / \sqrt d`;
+    :math:`w_{ij} = \exp(\mathrm{clamp}(\sum_d S_{ij}, -5, 5)) \cdot c_{ij}` with
+    :math:`c = 1/(1+\gamma)` on real and :math:`\gamma/(1+\gamma)` on fake edges;
+    :math:`h_i = \sum_j w_{ij} V^{r(ij)}_j / (\sum_j w_{ij} + 10^{-6})`. Records ``S`` (all
+    pairs) as the ``"scores"`` probe.
+
+    Shapes: ``h`` ``(N, H d)``, ``e`` ``(E, H d)`` (only real rows are used), ``real`` ``(E,)``
+    → ``(N, H, d)`` and ``S`` ``(E, H, d)``.
+    """
+
+    def __init__(self, dim: int, num_heads: int, gamma: float, use_bias: bool = False, fake_edges: bool = True):
+        super().__init__()
+        self.num_heads, self.head_dim, self.gamma = num_heads, dim // num_heads, gamma
+        self.real = nn.ModuleDict({k: nn.Linear(dim, dim, bias=use_bias) for k in ("query", "key", "value", "edge")})
+        # the sparse variant sees real edges only: no parameters for fake ones
+        self.fake = nn.ModuleDict({k: nn.Linear(dim, dim, bias=use_bias) for k in ("query", "key", "value")}) \
+            if fake_edges else None
+
+    def forward(self, graph, h, e, real, get_attention=False):
+        shape = (-1, self.num_heads, self.head_dim)
+        real = real.view(-1, 1, 1)                                                   # (E, 1, 1)
+        with graph.local_scope():
+            fake = self.fake if self.fake is not None else self.real  # unused where every edge is real
+            for tag, proj in (("1", self.real), ("2", fake)):
+                graph.ndata.update({f"q{tag}": proj["query"](h).view(shape), f"k{tag}": proj["key"](h).view(shape),
+                                    f"v{tag}": proj["value"](h).view(shape)})
+                graph.apply_edges(fn.u_mul_v(f"k{tag}", f"q{tag}", f"kq{tag}"))
+            scale = math.sqrt(self.head_dim)
+            scores = torch.where(real, graph.edata["kq1"] / scale * self.real["edge"](e).view(shape),
+                                 graph.edata["kq2"] / scale)                          # (E, H, d)
+            self.record("scores", scores)
+            weight = torch.where(real, 1.0 / (1.0 + self.gamma), self.gamma / (1.0 + self.gamma))
+            graph.edata["w"] = torch.exp(scores.sum(-1, keepdim=True).clamp(-5, 5)) * weight
+            graph.apply_edges(lambda edges: {"m": edges.data["w"] * torch.where(real, edges.src["v1"], edges.src["v2"])})
+            graph.update_all(fn.copy_e("m", "m"), fn.sum("m", "wv"))
+            graph.update_all(fn.copy_e("w", "m"), fn.sum("m", "z"))
+            out = graph.ndata["wv"] / (graph.ndata["z"] + 1e-6)
+            if get_attention:
+                graph.apply_edges(fn.e_div_v("w", "z", "a"))
+                return out, scores, graph.edata["a"]
+            return out, scores
+
+
+class LearnedPositionalEncoding(nn.Module):
+    """SAN's LPE: for each node a sequence of its ``m`` lowest eigen-pairs ``(λ_k, φ_k(i))`` goes
+    through ``Linear(2 → d)`` and a one-layer transformer encoder, then a masked sum over k.
+
+    Shapes: ``eigval``, ``eigvec`` ``(N, m)``, ``pad`` ``(N, m)`` bool → ``(N, d)``.
+    """
+
+    def __init__(self, dim: int, heads: int = 2):
+        super().__init__()
+        self.embed = nn.Linear(2, dim)
+        layer = nn.TransformerEncoderLayer(dim, heads, dim_feedforward=2 * dim, dropout=0.0, batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, num_layers=1, enable_nested_tensor=False)
+
+    def forward(self, eigval, eigvec, pad):
+        tokens = self.embed(torch.stack([eigval, eigvec], dim=-1))                   # (N, m, d)
+        tokens = self.encoder(tokens, src_key_padding_mask=pad)
+        return tokens.masked_fill(pad.unsqueeze(-1), 0.0).sum(dim=1)                 # (N, d)
+
+
+class SANLayer(nn.Module):
+    def __init__(self, dim, heads, dropout, norm, gamma, fake_edges):
+        super().__init__()
+        self.attention = SANAttention(dim, heads, gamma, fake_edges=fake_edges)
+        self.out = nn.Linear(dim, dim)
+        self.ffn = nn.Sequential(nn.Linear(dim, 2 * dim), nn.ReLU(), nn.Dropout(dropout), nn.Linear(2 * dim, dim))
+        self.norm1, self.norm2 = NORMS[norm](dim), NORMS[norm](dim)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, graph, h, e, real):
+        att, _ = self.attention(graph, h, e, real)
+        h = self.norm1(h + self.out(self.dropout(att.flatten(1))))
+        return self.norm2(h + self.dropout(self.ffn(h)))
+
+
+class SANNet(GraphModel):
+    """Encoders (+ LPE when ``model.pos_enc = m`` > 0, concatenated to the node embedding) →
+    ``layers`` × :class:`SANLayer` on the complete graph → readout + MLP head. Fake-edge weight
+    ``model.fake_edge_gamma``; the edge embedding is the input one in every layer."""
+
+    full = True
+
+    def __init__(self, cfg: ModelConfig, task: TaskInfo):
+        super().__init__()
+        dim = cfg.heads * cfg.hidden
+        self.eigenpairs = cfg.pos_enc if self.full else 0
+        pe_dim = 2 * max(1, dim // 8) if self.eigenpairs else 0
+        self.node_encoder = node_encoder(task, dim - pe_dim)
+        self.lpe = LearnedPositionalEncoding(pe_dim) if self.eigenpairs else None
+        self.edge_encoder = edge_encoder(task, dim)
+        self.no_edge = nn.Parameter(torch.randn(dim)) if self.edge_encoder is None else None
+        self.dropout = nn.Dropout(cfg.dropout)
+        gamma = cfg.fake_edge_gamma if self.full else 0.0
+        self.layers = nn.ModuleList(SANLayer(dim, cfg.heads, cfg.dropout, cfg.norm, gamma, self.full)
+                                    for _ in range(cfg.layers))
+        self.graph_level = task.level == "graph"
+        self.head = GraphReadout(cfg.readout, dim, task.out_dim) if self.graph_level else nn.Linear(dim, task.out_dim)
+
+    @classmethod
+    def check_config(cls, cfg: ModelConfig) -> None:
+        check_norm(cfg)
+
+    def prepare_graph(self, graph: dgl.DGLGraph) -> dgl.DGLGraph:
+        if graph.batch_size > 1:
+            return dgl.batch([self.prepare_graph(g) for g in dgl.unbatch(graph)])
+        out = complete_graph(graph) if self.full else graph.clone()
+        if not self.full:
+            out.edata["real"] = torch.ones(graph.num_edges(), dtype=torch.bool)
+        if self.eigenpairs:
+            n, m = graph.num_nodes(), self.eigenpairs
+            values, vectors = np.linalg.eigh(normalized_laplacian(graph))            # ascending
+            k = min(n, m)
+            vec, val = torch.zeros(n, m), torch.zeros(n, m)
+            vec[:, :k] = torch.as_tensor(vectors[:, :k], dtype=torch.float32)
+            val[:, :k] = torch.as_tensor(values[:k], dtype=torch.float32)
+            out.ndata.update({"eigvec": vec, "eigval": val, "eigpad": torch.arange(m).expand(n, m) >= k})
+        return out
+
+    def forward(self, graph: dgl.DGLGraph, feat: torch.Tensor) -> torch.Tensor:
+        h = self.node_encoder(feat)
+        if self.lpe is not None:
+            vec = graph.ndata["eigvec"]
+            if self.training:  # eigenvectors are defined up to sign
+                vec = vec * (torch.randint(0, 2, (1, vec.shape[1]), device=vec.device) * 2 - 1)
+            h = torch.cat([h, self.lpe(graph.ndata["eigval"], vec, graph.ndata["eigpad"])], dim=-1)
+        h = self.dropout(h)                                                          # (N, D)
+        real = graph.edata["real"]
+        if self.edge_encoder is not None:
+            e = self.edge_encoder(graph.edata["feat"])                               # (E, D)
+        else:
+            e = self.no_edge.expand(graph.num_edges(), -1)
+        for layer in self.layers:
+            h = layer(graph, h, e, real)
+        return self.head(graph, h) if self.graph_level else self.head(h)
+
+
+MODELS.add("san", SANNet, "SAN (Kreuzer et al. 2021): real/fake-edge attention over all node pairs "
+                          "(model.fake_edge_gamma), learned Laplacian PE (model.pos_enc = eigen-pairs)")
+
+
+@MODELS.register("san_sparse", "SAN on real edges only (γ = 0), no LPE (the variant of the MA paper)")
+class SparseSANNet(SANNet):
+    full = False
