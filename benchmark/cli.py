@@ -58,7 +58,7 @@ def cmd_run(ns: argparse.Namespace) -> int:
         print(f"all {summary.total} runs already finished (use --force to rerun them)", file=sys.stderr)
     store = ResultStore(plan.output_dir)
     records = [r for r in (store.load(run.run_id) for run in plan.runs) if r is not None]
-    print(leaderboard.render(records, plan.suite.metrics))
+    print(leaderboard.render(records, plan.suite.metrics, over=plan.suite.aggregate_over))
     return _report_problems(records, plan.output_dir)
 
 
@@ -138,10 +138,11 @@ def cmd_leaderboard(ns: argparse.Namespace) -> int:
         records = ResultStore(out_dir / name).records()
         if not records:
             continue
-        metrics = load_suite(name).metrics if name in suite_names() else ["test", "val"]
+        suite = load_suite(name) if name in suite_names() else None
+        metrics = suite.metrics if suite else ["test", "val"]
         if len(names) > 1 and fmt != "csv":
             print(f"## {name}\n")
-        print(leaderboard.render(records, metrics, fmt, pivot=pivot))
+        print(leaderboard.render(records, metrics, fmt, pivot=pivot, over=suite.aggregate_over if suite else ()))
         printed = True
     if not printed:
         raise UserError(f"No result records for {suite_name or 'any suite'} under {out_dir}. "

@@ -8,6 +8,7 @@ direction and the best row is marked. Always computed from the raw records.
 """
 import csv
 import io
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
@@ -29,7 +30,8 @@ METRIC_COLUMNS: Dict[str, Any] = {
 }
 FORMATS = {"github": "github", "latex": "latex_booktabs", "csv": "csv"}
 FOOTER = (
-    "mean ± sample std (ddof=1) over the finished seeds (n); test and val scores at the "
+    "mean ± sample std (ddof=1) over the finished runs (n: seeds, and folds where the suite "
+    "aggregates over them); test and val scores at the "
     "best-validation epoch; s/epoch = training seconds per epoch; best row in bold."
 )
 
@@ -83,19 +85,31 @@ class Row:
     s_per_epoch: Stat = field(default_factory=lambda: Stat(math.nan, math.nan, 0))
 
 
-def aggregate(records: List[Dict[str, Any]], metrics: Sequence[str]) -> List[Row]:
-    """Group records by configuration and aggregate the finished (status ok) seeds."""
+def group_key(record: Dict[str, Any], over: Sequence[str] = ()) -> str:
+    """The configuration a record belongs to; keys in ``over`` (e.g. ``data.fold``) are
+    aggregated like seeds instead of splitting rows."""
+    if not over:
+        return record["config_id"]
+    flat = flatten(record["config"])
+    kept = {k: v for k, v in flat.items() if k not in over and k not in LOCATION_KEYS and not k.startswith("output.")}
+    return json.dumps(kept, sort_keys=True, default=str)
+
+
+def aggregate(records: List[Dict[str, Any]], metrics: Sequence[str], over: Sequence[str] = ()) -> List[Row]:
+    """Group records by configuration (ignoring the keys in ``over``) and aggregate the finished
+    (status ok) runs: seeds, and the values of ``over`` such as cross-validation folds."""
     groups: Dict[str, List[Dict[str, Any]]] = {}
     for record in records:
-        groups.setdefault(record["config_id"], []).append(record)
+        groups.setdefault(group_key(record, over), []).append(record)
     rows = []
     for config_id, group in groups.items():
         first = group[0]
         ok = [r for r in group if r["status"] == "ok"]
         described = next((r for r in group if "metric" in r), first)
+        keys = {k: v for k, v in flatten(first["config"]).items() if k not in over}
         row = Row(config_id=config_id, dataset=first["config"]["data"]["name"],
                   model=first["config"]["model"]["name"], metric=described.get("metric", {}),
-                  keys=flatten(first["config"]), seeds=len(ok),
+                  keys=keys, seeds=len(ok),
                   diverged=sum(r["status"] == "diverged" for r in group),
                   failed=sum(r["status"] == "failed" for r in group),
                   params=described.get("params"))
@@ -229,12 +243,12 @@ def _bold(text: str, fmt: str) -> str:
 
 
 def render(records: List[Dict[str, Any]], metrics: Sequence[str], fmt: str = "github",
-           pivot: Optional[str] = None) -> str:
+           pivot: Optional[str] = None, over: Sequence[str] = ()) -> str:
     """All tables of a suite's records, one per dataset, with the footer. With ``pivot`` (a
     config key such as ``model.layers``) the first metric is shown with that key's values as
     columns."""
     check_format(fmt)
-    rows = aggregate(records, metrics)
+    rows = aggregate(records, metrics, over)
     if fmt == "csv":
         if pivot:
             raise ConfigError("pivot= works with format=github or latex; CSV already has one line per configuration.")

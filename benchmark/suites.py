@@ -14,6 +14,7 @@ A suite file has four top-level keys::
         - {name: gcn, norm: none}
     leaderboard:
       metrics: [test, val]   # first one sorts the table; see benchmark.leaderboard.METRIC_COLUMNS
+      aggregate_over: [data.fold]   # optional: keys averaged like seeds (cross-validation folds)
 """
 import os
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from dgl_ma.errors import ConfigError
 
 SUITES_ENV = "DGL_MA_SUITES"
 SUITE_KEYS = ("description", "config", "grid", "leaderboard")
-LEADERBOARD_KEYS = ("metrics",)
+LEADERBOARD_KEYS = ("metrics", "aggregate_over")
 
 
 @dataclass
@@ -38,6 +39,7 @@ class Suite:
     config: Dict[str, Any] = field(default_factory=dict)   # flat dotted keys
     grid: Dict[str, List[Any]] = field(default_factory=dict)
     metrics: List[str] = field(default_factory=lambda: ["test", "val"])
+    aggregate_over: List[str] = field(default_factory=list)
 
 
 def suites_dir() -> Path:
@@ -87,6 +89,9 @@ def load_suite(name: str) -> Suite:
         from benchmark.leaderboard import check_metric_columns
 
         suite.metrics = check_metric_columns(board["metrics"], str(path))
+    for key in board.get("aggregate_over") or []:
+        check_key(key)
+        suite.aggregate_over.append(key)
     return suite
 
 

@@ -58,8 +58,7 @@ def expand(suite: Suite, overrides: Dict[str, Any]) -> Plan:
         else:
             fixed[key] = value
     suite_base = merge(defaults(), suite.config, f"suite {suite.name}")
-    base = merge(suite_base, fixed, "the command line")
-    base_config = to_run_config(base)
+    base = merge(suite_base, fixed, "the command line")  # validated as part of each grid point below
     runs: Dict[str, Run] = {}  # keyed by id: a value listed twice in the grid runs once
     for values in itertools.product(*grid.values()):
         point = dict(zip(grid.keys(), values))
@@ -71,5 +70,5 @@ def expand(suite: Suite, overrides: Dict[str, Any]) -> Plan:
         for seed in run_config.seeds:
             run_id = stable_hash({"config": ident, "seed": seed})
             runs.setdefault(run_id, Run(run_id, config_id, seed, point, run_config, resolved))
-    output_dir = Path(base_config.output.dir) / suite.name
+    output_dir = Path(str(base.output.dir)) / suite.name
     return Plan(suite, base, grid, list(runs.values()), output_dir)

@@ -35,12 +35,15 @@ def _mae(pred: torch.Tensor, target: torch.Tensor) -> float:
     return float(mean_absolute_error(target.reshape(-1).numpy(), pred.reshape(-1).numpy()))
 
 
-def ogb_graph_rocauc(name: str) -> Callable[[torch.Tensor, torch.Tensor], float]:
-    """ROC-AUC averaged over tasks by ``ogb.graphproppred.Evaluator(name)`` (NaN = no label)."""
+def ogb_rocauc(name: str) -> Callable[[torch.Tensor, torch.Tensor], float]:
+    """ROC-AUC averaged over tasks by OGB's own ``Evaluator(name)`` (graph or node property
+    prediction, chosen by the ``ogbg-``/``ogbn-`` prefix; NaN = no label)."""
 
     def compute(logits: torch.Tensor, target: torch.Tensor) -> float:
-        from ogb.graphproppred import Evaluator
-
+        if name.startswith("ogbg-"):
+            from ogb.graphproppred import Evaluator
+        else:
+            from ogb.nodeproppred import Evaluator
         result = Evaluator(name).eval({"y_true": target.numpy(), "y_pred": logits.numpy()})
         return float(result["rocauc"])
 
@@ -49,5 +52,7 @@ def ogb_graph_rocauc(name: str) -> Callable[[torch.Tensor, torch.Tensor], float]
 
 METRICS.add("accuracy", Metric("accuracy", True, _accuracy), "fraction of correct argmax predictions")
 METRICS.add("mae", Metric("mae", False, _mae), "mean absolute error of a scalar regression")
-METRICS.add("ogbg-moltox21", Metric("rocauc", True, ogb_graph_rocauc("ogbg-moltox21")),
+METRICS.add("ogbg-moltox21", Metric("rocauc", True, ogb_rocauc("ogbg-moltox21")),
             "ROC-AUC over the 12 TOX21 tasks, by OGB's Evaluator('ogbg-moltox21')")
+METRICS.add("ogbn-proteins", Metric("rocauc", True, ogb_rocauc("ogbn-proteins")),
+            "ROC-AUC over the 112 ogbn-proteins tasks, by OGB's Evaluator('ogbn-proteins')")

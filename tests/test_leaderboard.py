@@ -97,3 +97,15 @@ def test_pivot_puts_depths_in_columns_and_marks_the_best_per_column():
     assert "0.6000 ± 0.1414" in none and "**0.6200 ± 0.0283**" in none
     with pytest.raises(ConfigError, match="pivot"):
         render(records, ["test"], "csv", pivot="model.layers")
+
+
+def test_aggregate_over_folds_counts_them_like_seeds():
+    records = []
+    for fold, value in enumerate([0.6, 0.7, 0.8]):
+        r = record(f"F{fold}", 0, value, value, 2)
+        r["config"]["data"]["fold"] = fold
+        records.append(r)
+    assert len(aggregate(records, ["test"])) == 3                      # one row per fold by default
+    rows = aggregate(records, ["test"], over=["data.fold"])
+    assert len(rows) == 1 and rows[0].stats["test"].n == 3
+    assert rows[0].stats["test"].mean == pytest.approx(0.7) and rows[0].stats["test"].std == pytest.approx(0.1)

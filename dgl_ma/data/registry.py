@@ -1,4 +1,5 @@
 """Dataset configuration and registry."""
+import dataclasses
 from dataclasses import dataclass
 from typing import Callable, Optional, Union
 
@@ -6,6 +7,9 @@ from dgl_ma.data.missing import apply_missing_features
 from dgl_ma.data.task import GraphTask, NodeTask
 from dgl_ma.errors import ConfigError
 from dgl_ma.registry import Registry
+
+NUM_FOLDS = 10
+SPLIT_SOURCES = ("gnn-comparison", "benchmarking-gnns")
 
 
 @dataclass
@@ -21,6 +25,11 @@ class DataConfig:
     see :mod:`dgl_ma.data.missing`); node tasks only.
     ring_size: nodes per ring of ``ring_transfer`` (>= 4).
     tree_depth: depth of each tree of ``tree_neighbors_match`` (1–8).
+    subset: keep only the first ``subset`` graphs of each split of a graph task (0 = all);
+    for quick suites and tests.
+    fold: cross-validation fold (0–9) of ``proteins``.
+    split_source: which published ``proteins`` splits: ``"gnn-comparison"`` (Errica et al.,
+    train/val/test ≈ 900/101/112) or ``"benchmarking-gnns"`` (889/112/112).
     """
 
     name: str = "csbm"
@@ -32,6 +41,9 @@ class DataConfig:
     missing_rate: float = 0.0
     ring_size: int = 10
     tree_depth: int = 3
+    fold: int = 0
+    split_source: str = "gnn-comparison"
+    subset: int = 0
 
     def __post_init__(self):
         if self.num_nodes < 10 or self.num_graphs < 10:
@@ -44,6 +56,13 @@ class DataConfig:
             raise ConfigError(f"data.ring_size must be at least 4, got {self.ring_size}.")
         if not 1 <= self.tree_depth <= 8:
             raise ConfigError(f"data.tree_depth must lie between 1 and 8, got {self.tree_depth}.")
+        if self.subset < 0:
+            raise ConfigError(f"data.subset must be >= 0 (0 keeps every graph), got {self.subset}.")
+        if not 0 <= self.fold < NUM_FOLDS:
+            raise ConfigError(f"data.fold selects one of the {NUM_FOLDS} cross-validation folds and must lie in "
+                              f"0..{NUM_FOLDS - 1}, got {self.fold}.")
+        if self.split_source not in SPLIT_SOURCES:
+            raise ConfigError(f"data.split_source must be one of {', '.join(SPLIT_SOURCES)}, got {self.split_source!r}.")
 
 
 Task = Union[NodeTask, GraphTask]
@@ -79,4 +98,11 @@ def load_task(cfg: DataConfig, seed: int) -> Task:
                 f"data.missing_rate applies to node tasks only, but dataset {cfg.name!r} is a graph-level task."
             )
         task = apply_missing_features(task, cfg.name, cfg.missing_rate, seed)
+    if cfg.subset:
+        if not isinstance(task, GraphTask):
+            raise ConfigError(f"data.subset applies to graph tasks only, but dataset {cfg.name!r} is a node task.")
+        changes = {split: samples[: cfg.subset] for split, samples in task.splits()}
+        if getattr(task, "index", None):  # provenance of each sample, kept aligned
+            changes["index"] = {split: rows[: cfg.subset] for split, rows in task.index.items()}
+        task = dataclasses.replace(task, **changes)
     return task
