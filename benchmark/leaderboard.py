@@ -27,7 +27,16 @@ METRIC_COLUMNS: Dict[str, Any] = {
     "val_loss": (lambda r: r["val"]["loss"], "min"),
     "best_epoch": (lambda r: r["best_epoch"], None),
     "epochs": (lambda r: r["epochs_run"], None),
+    # from train.diagnostics_every: the largest per-layer weight-gradient norm / |pre-softmax score| at init
+    "init_grad": (lambda r: _at_init(r, "weight_grad"), "min"),
+    "init_score": (lambda r: _at_init(r, "max_score"), None),
 }
+
+
+def _at_init(record: Dict[str, Any], key: str) -> Optional[float]:
+    diagnostics = record.get("diagnostics") or []
+    values = [layer[key] for layer in diagnostics[0]["layers"] if layer[key] is not None] if diagnostics else []
+    return max(values) if values else None
 FORMATS = {"github": "github", "latex": "latex_booktabs", "csv": "csv"}
 FOOTER = (
     "mean ± sample std (ddof=1) over the finished runs (n: seeds, and folds where the suite "
@@ -65,6 +74,8 @@ class Stat:
     def text(self, digits: int = 4) -> str:
         if self.n == 0:
             return "—"
+        if abs(self.mean) >= 1e4 or 0 < abs(self.mean) < 1e-3:  # gradient norms span many decades
+            return f"{self.mean:.2e} ± {self.std:.1e}" if not math.isnan(self.std) else f"{self.mean:.2e} (n=1)"
         if math.isnan(self.std):
             return f"{self.mean:.{digits}f} (n=1)"
         return f"{self.mean:.{digits}f} ± {self.std:.{digits}f}"

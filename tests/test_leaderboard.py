@@ -109,3 +109,13 @@ def test_aggregate_over_folds_counts_them_like_seeds():
     rows = aggregate(records, ["test"], over=["data.fold"])
     assert len(rows) == 1 and rows[0].stats["test"].n == 3
     assert rows[0].stats["test"].mean == pytest.approx(0.7) and rows[0].stats["test"].std == pytest.approx(0.1)
+
+
+def test_init_diagnostics_columns():
+    records = [record("A", s, 0.5, 0.5, 2) for s in range(2)]
+    for s, r in enumerate(records):
+        r["diagnostics"] = [{"epoch": 0, "layers": [{"weight_grad": 1.0 + s, "attention_grad": None, "max_score": 0.1},
+                                                    {"weight_grad": 3.0 + s, "attention_grad": None, "max_score": 0.2}]}]
+    row = aggregate(records, ["init_grad", "init_score"])[0]
+    assert row.stats["init_grad"].mean == pytest.approx(3.5) and row.stats["init_score"].mean == pytest.approx(0.2)
+    assert Stat.of([2e-5, 4e-5]).text() == "3.00e-05 ± 1.4e-05"
