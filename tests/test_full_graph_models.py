@@ -62,7 +62,7 @@ def test_kernel_attention_sums_to_one_and_vanishing_kernel_removes_pairs():
     att = KernelAttention(8, 2)
     h = torch.randn(6, 8)
     log_kernel = torch.where(g.edata["real"], 0.0, torch.log(torch.tensor(1e-30)))
-    _, _, alpha = att(g, h, None, log_kernel, get_attention=True)
+    _, _, alpha, _ = att(g, h, None, log_kernel, get_attention=True)
     sums = torch.zeros(6, 2, 1).index_add_(0, g.edges()[1], alpha)
     torch.testing.assert_close(sums, torch.ones(6, 2, 1))
     assert alpha[~g.edata["real"]].max() < 1e-20               # κ = 0 outside the real edges
@@ -72,7 +72,7 @@ def test_san_attention_gamma_weights_and_sum():
     g = complete_graph(molecule(6, 4))
     h, e = torch.randn(6, 8), torch.randn(36, 8)
     for gamma in (0.0, 0.5):
-        _, _, alpha = SANAttention(8, 2, gamma)(g, h, e, g.edata["real"], get_attention=True)
+        _, _, alpha, _ = SANAttention(8, 2, gamma)(g, h, e, g.edata["real"], get_attention=True)
         sums = torch.zeros(6, 2, 1).index_add_(0, g.edges()[1], alpha)
         has_real = torch.zeros(6, dtype=torch.bool).index_fill_(0, g.edges()[1][g.edata["real"]], True)
         if gamma == 0.0:

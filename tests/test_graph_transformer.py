@@ -32,7 +32,8 @@ def build(task=MOLECULE, **kw):
 def test_attention_weights_sum_to_one_and_scores_have_head_shape():
     g = molecule(7, 0)
     att = EdgeAttention(8, 2)
-    h, scores, alpha = att(g, torch.randn(7, 8), torch.randn(g.num_edges(), 8), get_attention=True)
+    h, scores, alpha, slot = att(g, torch.randn(7, 8), torch.randn(g.num_edges(), 8), get_attention=True)
+    assert not slot.any()                                                   # no EBT: no bias slot
     assert h.shape == (7, 2, 4) and scores.shape == (g.num_edges(), 2, 4)
     with g.local_scope():
         g.edata["a"] = alpha

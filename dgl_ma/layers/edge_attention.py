@@ -8,6 +8,7 @@ import dgl.function as fn
 import torch
 from torch import nn
 
+from dgl_ma.layers.bias import ExplicitBias, aggregate, attention_weights
 from dgl_ma.probes import Probed
 
 
@@ -23,14 +24,16 @@ class EdgeAttention(Probed, nn.Module):
         h_i' = \frac{\sum_j w_{ij} V_j}{\sum_j w_{ij} + 10^{-6}}
 
     with :math:`Q, K, V` linear maps of the node states and :math:`P` of the edge states
-    (``use_bias`` switches their biases on; the reference code had none). ``S`` is what the
-    massive-activation analysis inspects: recorded as the ``"scores"`` probe, ``(E, H, d)``,
-    before any dropout, projection, residual or norm.
+    (``use_bias`` switches their biases on; the reference code had none). ``ebt`` adds the
+    Explicit Bias Term (:mod:`dgl_ma.layers.bias`). ``S`` (``S'`` with ``ebt="gnn_ma"``) is
+    what the massive-activation analysis inspects: recorded as the ``"scores"`` probe,
+    ``(E, H, d)``, before any dropout, projection, residual or norm.
 
     Shapes:
         - input: ``h`` :math:`(N, H d)`, ``e`` :math:`(E, H d)`
-        - output: ``h'`` :math:`(N, H, d)` and ``S`` :math:`(E, H, d)`;
-          with ``get_attention=True`` also the normalised weights :math:`(E, H, 1)`
+        - output: ``h'`` :math:`(N, H, d)` and ``S`` :math:`(E, H, d)`; with
+          ``get_attention=True`` also the normalised weights :math:`(E, H, 1)` and those of the
+          bias slot :math:`(N, H, 1)` (zeros unless ``ebt="sink"``)
 
     Example:
         >>> import dgl, torch
@@ -41,7 +44,7 @@ class EdgeAttention(Probed, nn.Module):
         ((3, 2, 4), (3, 2, 4))
     """
 
-    def __init__(self, dim: int, num_heads: int, use_bias: bool = False):
+    def __init__(self, dim: int, num_heads: int, use_bias: bool = False, ebt: str = "none"):
         super().__init__()
         if dim % num_heads:
             raise ValueError(f"dim {dim} must be divisible by num_heads {num_heads}")
@@ -50,23 +53,24 @@ class EdgeAttention(Probed, nn.Module):
         self.key = nn.Linear(dim, dim, bias=use_bias)
         self.value = nn.Linear(dim, dim, bias=use_bias)
         self.edge = nn.Linear(dim, dim, bias=use_bias)
+        self.bias = ExplicitBias(ebt, num_heads, self.head_dim)
 
     def forward(self, graph: dgl.DGLGraph, h: torch.Tensor, e: torch.Tensor, get_attention: bool = False):
         shape = (-1, self.num_heads, self.head_dim)
+        q, v = self.query(h).view(shape), self.value(h).view(shape)                  # (N, H, d)
         with graph.local_scope():
-            graph.ndata.update({"q": self.query(h).view(shape), "k": self.key(h).view(shape),
-                                "v": self.value(h).view(shape)})                     # (N, H, d)
+            graph.ndata.update({"q": q, "k": self.key(h).view(shape)})
             graph.apply_edges(fn.u_mul_v("k", "q", "kq"))                            # (E, H, d)
             scores = graph.edata["kq"] / math.sqrt(self.head_dim) * self.edge(e).view(shape)
-            self.record("scores", scores)
-            graph.edata["w"] = torch.exp(scores.sum(-1, keepdim=True).clamp(-5, 5))  # (E, H, 1)
-            graph.update_all(fn.u_mul_e("v", "w", "m"), fn.sum("m", "wv"))
-            graph.update_all(fn.copy_e("w", "m"), fn.sum("m", "z"))
-            out = graph.ndata["wv"] / (graph.ndata["z"] + 1e-6)                     # (N, H, d)
-            if get_attention:
-                graph.apply_edges(fn.e_div_v("w", "z", "a"))
-                return out, scores, graph.edata["a"]
-            return out, scores
+        scores = self.bias.adjust_scores(graph, q, scores)
+        self.record("scores", scores)
+        weights = torch.exp(scores.sum(-1, keepdim=True).clamp(-5, 5))              # (E, H, 1)
+        sink_logit = self.bias.sink_logit(q)
+        sink = torch.exp(sink_logit.clamp(-5, 5)) if sink_logit is not None else None
+        out = aggregate(graph, weights, v, self.bias, sink)                          # (N, H, d)
+        if get_attention:
+            return (out, scores, *attention_weights(graph, weights, sink))
+        return out, scores
 
 
 class GTLayer(Probed, nn.Module):
@@ -84,9 +88,9 @@ class GTLayer(Probed, nn.Module):
     """
 
     def __init__(self, dim: int, num_heads: int, dropout: float = 0.0, norm: str = "batchnorm",
-                 use_bias: bool = False):
+                 use_bias: bool = False, ebt: str = "none"):
         super().__init__()
-        self.attention = EdgeAttention(dim, num_heads, use_bias)
+        self.attention = EdgeAttention(dim, num_heads, use_bias, ebt)
         self.out_h, self.out_e = nn.Linear(dim, dim), nn.Linear(dim, dim)
         self.ffn_h, self.ffn_e = (nn.Sequential(nn.Linear(dim, 2 * dim), nn.ReLU(), nn.Dropout(dropout),
                                                 nn.Linear(2 * dim, dim)) for _ in range(2))

@@ -20,6 +20,8 @@ class ModelConfig:
     ``pos_enc``: number of Laplacian eigenvectors used as positional encoding (0 = none).
     GraphiT: ``kernel`` (diffusion | random_walk) and ``shared_qk`` (symmetric attention).
     SAN: ``fake_edge_gamma``, the weight γ of attention over non-edges (real edges 1/(1+γ)).
+    GT, GraphiT, SAN: ``ebt`` (none | gnn_ma | sink), the Explicit Bias Term, and ``use_bias``,
+    the biases of the Q/K/V/edge projections — two separate switches.
     """
 
     name: str = "gat"
@@ -35,6 +37,8 @@ class ModelConfig:
     kernel: str = "random_walk"
     shared_qk: bool = False
     fake_edge_gamma: float = 0.1
+    ebt: str = "none"
+    use_bias: bool = False
 
     def __post_init__(self):
         if self.layers < 1:

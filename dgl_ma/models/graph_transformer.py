@@ -6,12 +6,11 @@ import torch
 from torch import nn
 
 from dgl_ma.data.task import TaskInfo
-from dgl_ma.errors import ConfigError
 from dgl_ma.layers.edge_attention import GTLayer
 from dgl_ma.models.base import MODELS, GraphModel, ModelConfig
+from dgl_ma.models.graphit import check_norm
 from dgl_ma.models.heads import GraphReadout, edge_encoder, node_encoder
 
-NORMS = ("batchnorm", "layernorm", "none")
 
 
 @MODELS.register("gt", "GraphTransformer (Dwivedi & Bresson 2021): sparse attention gated by edge features, "
@@ -37,14 +36,14 @@ class GraphTransformerNet(GraphModel):
         self.pos_enc = cfg.pos_enc
         self.pe_linear = nn.Linear(cfg.pos_enc, dim) if cfg.pos_enc else None
         self.dropout = nn.Dropout(cfg.dropout)
-        self.layers = nn.ModuleList(GTLayer(dim, cfg.heads, cfg.dropout, cfg.norm) for _ in range(cfg.layers))
+        self.layers = nn.ModuleList(GTLayer(dim, cfg.heads, cfg.dropout, cfg.norm, cfg.use_bias, cfg.ebt)
+                                    for _ in range(cfg.layers))
         self.graph_level = task.level == "graph"
         self.head = GraphReadout(cfg.readout, dim, task.out_dim) if self.graph_level else nn.Linear(dim, task.out_dim)
 
     @classmethod
     def check_config(cls, cfg: ModelConfig) -> None:
-        if cfg.norm not in NORMS:
-            raise ConfigError(f"model.norm={cfg.norm!r} is not available for model 'gt'; choose one of {', '.join(NORMS)}.")
+        check_norm(cfg)
 
     def prepare_graph(self, graph: dgl.DGLGraph) -> dgl.DGLGraph:
         """Attach the Laplacian PE (when ``pos_enc`` > 0) to a copy; the input is not modified."""

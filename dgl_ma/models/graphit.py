@@ -7,7 +7,6 @@ import math
 import dgl
 import dgl.function as fn
 import torch
-from dgl.nn.functional import edge_softmax
 from torch import nn
 
 from dgl_ma.data.task import TaskInfo
@@ -15,6 +14,7 @@ from dgl_ma.errors import ConfigError
 from dgl_ma.models.base import MODELS, GraphModel, ModelConfig
 from dgl_ma.models.full_graph import complete_graph, diffusion_kernel, random_walk_kernel
 from dgl_ma.models.heads import GraphReadout, edge_encoder, node_encoder
+from dgl_ma.layers.bias import EBT_FORMS, ExplicitBias, aggregate, attention_weights
 from dgl_ma.probes import Probed
 
 KERNELS = {"diffusion": lambda g: diffusion_kernel(g, beta=1.0),                # reference defaults
@@ -23,8 +23,11 @@ NORMS = {"batchnorm": nn.BatchNorm1d, "layernorm": nn.LayerNorm, "none": lambda 
 
 
 def check_norm(cfg: ModelConfig) -> None:
+    """Norm and EBT choices shared by the graph transformers of the MA study."""
     if cfg.norm not in NORMS:
         raise ConfigError(f"model.norm={cfg.norm!r} is not available for model {cfg.name!r}; choose one of {', '.join(NORMS)}.")
+    if cfg.ebt not in EBT_FORMS:
+        raise ConfigError(f"model.ebt={cfg.ebt!r} is not an Explicit Bias Term form; choose one of {', '.join(EBT_FORMS)}.")
 
 
 class KernelAttention(Probed, nn.Module):
@@ -34,48 +37,60 @@ class KernelAttention(Probed, nn.Module):
         S_{ij} = \frac{K_j \odot Q_i}{\sqrt d} \odot P_{ij}, \qquad
         \alpha_{ij} = \frac{\exp(\sum_d S_{ij})\,\kappa_{ij}}{\sum_l \exp(\sum_d S_{il})\,\kappa_{il}}
 
-    computed as ``edge_softmax(sum_d S + log κ)``; ``P`` (edge-feature gate) is optional and
-    ``κ = 1`` without kernel. ``shared_qk`` uses one projection for queries and keys
-    (symmetric attention). Records ``S`` as the ``"scores"`` probe, ``(E, H, d)``.
+    computed stably as ``exp(logit - max)`` normalised per node; ``P`` (edge-feature gate) is
+    optional and ``κ = 1`` without kernel. ``shared_qk`` uses one projection for queries and keys
+    (symmetric attention); ``ebt`` adds the Explicit Bias Term, whose sink slot (κ = 1) joins
+    the softmax. Records ``S`` (``S'`` with ``gnn_ma``) as the ``"scores"`` probe, ``(E, H, d)``.
 
     Shapes: ``h`` ``(N, H d)``, ``e`` ``(E, H d)`` or None, ``log_kernel`` ``(E,)`` or None →
     ``(N, H, d)`` and ``S``.
     """
 
-    def __init__(self, dim: int, num_heads: int, shared_qk: bool = False, use_bias: bool = False):
+    def __init__(self, dim: int, num_heads: int, shared_qk: bool = False, use_bias: bool = False,
+                 ebt: str = "none"):
         super().__init__()
         self.num_heads, self.head_dim = num_heads, dim // num_heads
         self.query = nn.Linear(dim, dim, bias=use_bias)
         self.key = self.query if shared_qk else nn.Linear(dim, dim, bias=use_bias)
         self.value = nn.Linear(dim, dim, bias=use_bias)
         self.edge = nn.Linear(dim, dim, bias=use_bias)
+        self.bias = ExplicitBias(ebt, num_heads, self.head_dim)
 
     def forward(self, graph, h, e=None, log_kernel=None, get_attention=False):
         shape = (-1, self.num_heads, self.head_dim)
+        q, v = self.query(h).view(shape), self.value(h).view(shape)                    # (N, H, d)
         with graph.local_scope():
-            graph.ndata.update({"q": self.query(h).view(shape), "k": self.key(h).view(shape),
-                                "v": self.value(h).view(shape)})
+            graph.ndata.update({"q": q, "k": self.key(h).view(shape)})
             graph.apply_edges(fn.u_mul_v("k", "q", "kq"))                              # (E, H, d)
             scores = graph.edata["kq"] / math.sqrt(self.head_dim)
-            if e is not None:
-                scores = scores * self.edge(e).view(shape)
-            self.record("scores", scores)
-            logits = scores.sum(-1, keepdim=True)                                      # (E, H, 1)
-            if log_kernel is not None:
-                logits = logits + log_kernel.view(-1, 1, 1)
-            graph.edata["a"] = edge_softmax(graph, logits)
-            graph.update_all(fn.u_mul_e("v", "a", "m"), fn.sum("m", "out"))
-            if get_attention:
-                return graph.ndata["out"], scores, graph.edata["a"]
-            return graph.ndata["out"], scores
+        if e is not None:
+            scores = scores * self.edge(e).view(shape)
+        scores = self.bias.adjust_scores(graph, q, scores)
+        self.record("scores", scores)
+        logits = scores.sum(-1, keepdim=True)                                          # (E, H, 1)
+        if log_kernel is not None:
+            logits = logits + log_kernel.view(-1, 1, 1)
+        sink_logit = self.bias.sink_logit(q)                                           # (N, H, 1) or None
+        with graph.local_scope():  # softmax over N(i) (and the sink slot), shifted by its maximum
+            graph.edata["l"] = logits
+            graph.update_all(fn.copy_e("l", "m"), fn.max("m", "c"))
+            shift = graph.ndata["c"] if sink_logit is None else torch.maximum(graph.ndata["c"], sink_logit)
+            shift = shift.detach()
+        _, dst = graph.edges()
+        weights = torch.exp(logits - shift[dst])
+        sink = torch.exp(sink_logit - shift) if sink_logit is not None else None
+        out = aggregate(graph, weights, v, self.bias, sink, eps=0.0)
+        if get_attention:
+            return (out, scores, *attention_weights(graph, weights, sink, eps=0.0))
+        return out, scores
 
 
 class GraphiTLayer(nn.Module):
     """``h ← Norm(h + O(attention)); h ← Norm(h + FFN(h))``, FFN D → 2D → D with ReLU."""
 
-    def __init__(self, dim, heads, dropout, norm, shared_qk):
+    def __init__(self, dim, heads, dropout, norm, shared_qk, use_bias=False, ebt="none"):
         super().__init__()
-        self.attention = KernelAttention(dim, heads, shared_qk)
+        self.attention = KernelAttention(dim, heads, shared_qk, use_bias, ebt)
         self.out = nn.Linear(dim, dim)
         self.ffn = nn.Sequential(nn.Linear(dim, 2 * dim), nn.ReLU(), nn.Dropout(dropout), nn.Linear(2 * dim, dim))
         self.norm1, self.norm2 = NORMS[norm](dim), NORMS[norm](dim)
@@ -104,8 +119,8 @@ class GraphiTNet(GraphModel):
         self.edge_encoder = edge_encoder(task, dim)
         self.no_edge = nn.Parameter(torch.randn(dim)) if self.full else None   # pairs that are not edges
         self.dropout = nn.Dropout(cfg.dropout)
-        self.layers = nn.ModuleList(GraphiTLayer(dim, cfg.heads, cfg.dropout, cfg.norm, cfg.shared_qk)
-                                    for _ in range(cfg.layers))
+        self.layers = nn.ModuleList(GraphiTLayer(dim, cfg.heads, cfg.dropout, cfg.norm, cfg.shared_qk,
+                                                 cfg.use_bias, cfg.ebt) for _ in range(cfg.layers))
         self.graph_level = task.level == "graph"
         self.head = GraphReadout(cfg.readout, dim, task.out_dim) if self.graph_level else nn.Linear(dim, task.out_dim)
 

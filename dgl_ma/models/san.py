@@ -15,6 +15,7 @@ from dgl_ma.models.base import MODELS, GraphModel, ModelConfig
 from dgl_ma.models.full_graph import complete_graph, normalized_laplacian
 from dgl_ma.models.graphit import NORMS, check_norm
 from dgl_ma.models.heads import GraphReadout, edge_encoder, node_encoder
+from dgl_ma.layers.bias import ExplicitBias, aggregate, attention_weights
 from dgl_ma.probes import Probed
 
 
@@ -24,43 +25,48 @@ class SANAttention(Probed, nn.Module):
     :math:`w_{ij} = \exp(\mathrm{clamp}(\sum_d S_{ij}, -5, 5)) \cdot c_{ij}` with
     :math:`c = 1/(1+\gamma)` on real and :math:`\gamma/(1+\gamma)` on fake edges;
     :math:`h_i = \sum_j w_{ij} V^{r(ij)}_j / (\sum_j w_{ij} + 10^{-6})`. Records ``S`` (all
-    pairs) as the ``"scores"`` probe.
+    pairs) as the ``"scores"`` probe. ``ebt`` adds the Explicit Bias Term through the real-edge
+    queries (the sink slot is weighted like a real edge).
 
     Shapes: ``h`` ``(N, H d)``, ``e`` ``(E, H d)`` (only real rows are used), ``real`` ``(E,)``
     → ``(N, H, d)`` and ``S`` ``(E, H, d)``.
     """
 
-    def __init__(self, dim: int, num_heads: int, gamma: float, use_bias: bool = False, fake_edges: bool = True):
+    def __init__(self, dim: int, num_heads: int, gamma: float, use_bias: bool = False, fake_edges: bool = True,
+                 ebt: str = "none"):
         super().__init__()
         self.num_heads, self.head_dim, self.gamma = num_heads, dim // num_heads, gamma
         self.real = nn.ModuleDict({k: nn.Linear(dim, dim, bias=use_bias) for k in ("query", "key", "value", "edge")})
         # the sparse variant sees real edges only: no parameters for fake ones
         self.fake = nn.ModuleDict({k: nn.Linear(dim, dim, bias=use_bias) for k in ("query", "key", "value")}) \
             if fake_edges else None
+        self.bias = ExplicitBias(ebt, num_heads, self.head_dim)
 
     def forward(self, graph, h, e, real, get_attention=False):
         shape = (-1, self.num_heads, self.head_dim)
         real = real.view(-1, 1, 1)                                                   # (E, 1, 1)
+        fake = self.fake if self.fake is not None else self.real  # unused where every edge is real
         with graph.local_scope():
-            fake = self.fake if self.fake is not None else self.real  # unused where every edge is real
             for tag, proj in (("1", self.real), ("2", fake)):
-                graph.ndata.update({f"q{tag}": proj["query"](h).view(shape), f"k{tag}": proj["key"](h).view(shape),
-                                    f"v{tag}": proj["value"](h).view(shape)})
+                graph.ndata.update({f"q{tag}": proj["query"](h).view(shape), f"k{tag}": proj["key"](h).view(shape)})
                 graph.apply_edges(fn.u_mul_v(f"k{tag}", f"q{tag}", f"kq{tag}"))
+            q1 = graph.ndata["q1"]
             scale = math.sqrt(self.head_dim)
             scores = torch.where(real, graph.edata["kq1"] / scale * self.real["edge"](e).view(shape),
                                  graph.edata["kq2"] / scale)                          # (E, H, d)
-            self.record("scores", scores)
-            weight = torch.where(real, 1.0 / (1.0 + self.gamma), self.gamma / (1.0 + self.gamma))
-            graph.edata["w"] = torch.exp(scores.sum(-1, keepdim=True).clamp(-5, 5)) * weight
-            graph.apply_edges(lambda edges: {"m": edges.data["w"] * torch.where(real, edges.src["v1"], edges.src["v2"])})
-            graph.update_all(fn.copy_e("m", "m"), fn.sum("m", "wv"))
-            graph.update_all(fn.copy_e("w", "m"), fn.sum("m", "z"))
-            out = graph.ndata["wv"] / (graph.ndata["z"] + 1e-6)
-            if get_attention:
-                graph.apply_edges(fn.e_div_v("w", "z", "a"))
-                return out, scores, graph.edata["a"]
-            return out, scores
+        scores = self.bias.adjust_scores(graph, q1, scores)
+        self.record("scores", scores)
+        real_weight = 1.0 / (1.0 + self.gamma)
+        weight = torch.where(real, real_weight, self.gamma / (1.0 + self.gamma))
+        weights = torch.exp(scores.sum(-1, keepdim=True).clamp(-5, 5)) * weight        # (E, H, 1)
+        sink_logit = self.bias.sink_logit(q1)
+        sink = torch.exp(sink_logit.clamp(-5, 5)) * real_weight if sink_logit is not None else None
+        values = {"v1": self.real["value"](h).view(shape), "v2": fake["value"](h).view(shape)}  # (N, H, d)
+        out = aggregate(graph, weights, values, self.bias, sink,
+                        message=lambda edges: torch.where(real, edges.src["v1"], edges.src["v2"]))
+        if get_attention:
+            return (out, scores, *attention_weights(graph, weights, sink))
+        return out, scores
 
 
 class LearnedPositionalEncoding(nn.Module):
@@ -83,9 +89,9 @@ class LearnedPositionalEncoding(nn.Module):
 
 
 class SANLayer(nn.Module):
-    def __init__(self, dim, heads, dropout, norm, gamma, fake_edges):
+    def __init__(self, dim, heads, dropout, norm, gamma, fake_edges, use_bias=False, ebt="none"):
         super().__init__()
-        self.attention = SANAttention(dim, heads, gamma, fake_edges=fake_edges)
+        self.attention = SANAttention(dim, heads, gamma, use_bias, fake_edges, ebt)
         self.out = nn.Linear(dim, dim)
         self.ffn = nn.Sequential(nn.Linear(dim, 2 * dim), nn.ReLU(), nn.Dropout(dropout), nn.Linear(2 * dim, dim))
         self.norm1, self.norm2 = NORMS[norm](dim), NORMS[norm](dim)
@@ -115,8 +121,8 @@ class SANNet(GraphModel):
         self.no_edge = nn.Parameter(torch.randn(dim)) if self.edge_encoder is None else None
         self.dropout = nn.Dropout(cfg.dropout)
         gamma = cfg.fake_edge_gamma if self.full else 0.0
-        self.layers = nn.ModuleList(SANLayer(dim, cfg.heads, cfg.dropout, cfg.norm, gamma, self.full)
-                                    for _ in range(cfg.layers))
+        self.layers = nn.ModuleList(SANLayer(dim, cfg.heads, cfg.dropout, cfg.norm, gamma, self.full,
+                                             cfg.use_bias, cfg.ebt) for _ in range(cfg.layers))
         self.graph_level = task.level == "graph"
         self.head = GraphReadout(cfg.readout, dim, task.out_dim) if self.graph_level else nn.Linear(dim, task.out_dim)
 

@@ -73,6 +73,8 @@ class StackNet(GraphModel):
     @classmethod
     def check_config(cls, cfg: ModelConfig) -> None:
         split_norm(cfg.norm, cfg.name, cls.attention_norms)
+        if cfg.ebt != "none" or cfg.use_bias or cfg.pos_enc:
+            raise ConfigError(f"model.ebt, model.use_bias and model.pos_enc apply to gt, graphit and san, not {cfg.name!r}.")
 
     def make_layer(self, in_dim: int, cfg: ModelConfig, attention_norm: str) -> nn.Module:
         raise NotImplementedError
