@@ -148,7 +148,7 @@ def test_count_parameters_matches_formula(level, residual):
     expected = expected_parameter_count(IN_DIM, task.out_dim, 3, 2, 4, level)
     assert count_parameters(model) == expected
     # Only trainable parameters count.
-    for p in model.encoder.parameters():
+    for p in model.node_encoder.parameters():
         p.requires_grad_(False)
     assert count_parameters(model) == expected - (IN_DIM * 4 + 4)
 

@@ -58,7 +58,7 @@ class StackNet(GraphModel):
         super().__init__()
         attention_norm, feature_norm = split_norm(cfg.norm, cfg.name, self.attention_norms)
         width = cfg.heads * cfg.hidden
-        self.encoder = node_encoder(task, cfg.hidden)
+        self.node_encoder = node_encoder(task, cfg.hidden)
         self.dropout = nn.Dropout(cfg.dropout)
         self.layers = nn.ModuleList(
             self.make_layer(cfg.hidden if i == 0 else width, cfg, attention_norm) for i in range(cfg.layers)
@@ -89,7 +89,7 @@ class StackNet(GraphModel):
         return dgl.add_self_loop(dgl.remove_self_loop(graph))
 
     def forward(self, graph: dgl.DGLGraph, feat: torch.Tensor) -> torch.Tensor:
-        h = self.encoder(feat)                                             # (N, hidden)
+        h = self.node_encoder(feat)                                        # (N, hidden)
         for i, layer in enumerate(self.layers):
             out = layer(graph, self.dropout(h)).flatten(1)                 # (N, H·C)
             h = out + h if self.residual and out.shape == h.shape else out
