@@ -1,0 +1,108 @@
+"""Capture each attention layer's ``S`` on an evaluation split and summarise massive activations.
+
+:func:`collect` runs the model in eval mode over batches with the probes of
+:mod:`dgl_ma.probes` open and keeps, per layer, the flattened ``S`` ``(E, F)`` of at most
+``cap`` edges (the first edges of the split, whole batches at a time) with, per edge, its
+graph index in the split, whether it is a real edge (full-graph models also attend over non-edges)
+and its edge type (the first column of the integer edge feature: the bond type on molecules;
+-1 when unknown).
+
+:func:`save` / :func:`load` store that as one compressed ``.npz`` per model state, documented
+keys ``<layer>/scores`` (float16), ``graph``, ``real`` and ``edge_type`` (int), and ``meta``
+(JSON: format version, cap, layer names), so the statistics can be recomputed without
+retraining. :func:`report` compares a trained state with the base model (the run's own
+initialisation).
+"""
+import json
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Tuple
+
+import dgl
+import numpy as np
+import torch
+from torch import nn
+
+from dgl_ma.analysis.massive import REL_THRESHOLD, fit_gamma, ks_against, log_ratio_sample, ratios, summarize
+from dgl_ma.probes import capture
+
+FORMAT_VERSION = 1
+
+
+def _edge_meta(graph: dgl.DGLGraph, offset: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    graph_of_edge = torch.repeat_interleave(torch.arange(graph.batch_size), graph.batch_num_edges()) + offset
+    real = graph.edata["real"] if "real" in graph.edata else torch.ones(graph.num_edges(), dtype=torch.bool)
+    types = torch.full((graph.num_edges(),), -1, dtype=torch.long)
+    if "feat" in graph.edata and not graph.edata["feat"].is_floating_point():
+        feat = graph.edata["feat"]
+        types = (feat[:, 0] if feat.dim() > 1 else feat).long()
+    types = torch.where(real, types, torch.full_like(types, -1))
+    return graph_of_edge.numpy(), real.numpy(), types.numpy()
+
+
+@torch.no_grad()
+def collect(model: nn.Module, batches: Iterable[Tuple[dgl.DGLGraph, Any]], cap: int = 50_000) -> Dict[str, np.ndarray]:
+    """Per-layer ``S`` of the first ``cap`` edges of ``batches`` (prepared graphs), eval mode."""
+    was_training = model.training
+    model.eval()
+    layers: Dict[str, List[np.ndarray]] = {}
+    meta: List[Tuple[np.ndarray, ...]] = []
+    kept, graphs_seen = 0, 0
+    try:
+        for graph, _ in batches:
+            if kept >= cap:
+                break
+            take = min(graph.num_edges(), cap - kept)
+            with capture(model, names=("scores",)) as probes:
+                model(graph, graph.ndata["feat"])
+            for (name, _), scores in probes.items():
+                layers.setdefault(name, []).append(scores.reshape(scores.shape[0], -1)[:take].float().numpy())
+            meta.append(tuple(m[:take] for m in _edge_meta(graph, graphs_seen)))
+            graphs_seen += graph.batch_size
+            kept += take
+    finally:
+        model.train(was_training)
+    out = {f"{name}/scores": np.concatenate(parts) for name, parts in layers.items()}
+    out["graph"], out["real"], out["edge_type"] = (np.concatenate([m[i] for m in meta]) for i in range(3))
+    out["layers"] = np.array(list(layers))
+    return out
+
+
+def save(path: Path, acts: Dict[str, np.ndarray], cap: int) -> None:
+    arrays = {k: (v.astype(np.float16) if k.endswith("/scores") else v) for k, v in acts.items() if k != "layers"}
+    meta = {"format": FORMAT_VERSION, "cap": cap, "layers": [str(x) for x in acts["layers"]]}
+    np.savez_compressed(path, meta=np.array(json.dumps(meta)), **arrays)
+
+
+def load(path: Path) -> Dict[str, np.ndarray]:
+    with np.load(path) as data:
+        meta = json.loads(str(data["meta"]))
+        out = {k: data[k] for k in data.files if k != "meta"}
+    out["layers"] = np.array(meta["layers"])
+    return out
+
+
+def report(trained: Dict[str, np.ndarray], base: Optional[Dict[str, np.ndarray]] = None,
+           rel_threshold: float = REL_THRESHOLD, abs_threshold: Optional[float] = None) -> List[Dict[str, Any]]:
+    """One dict per layer: counts (:func:`~dgl_ma.analysis.massive.summarize`), the gamma fit of
+    ``-log10 r`` with its KS, and with ``base`` the base model's KS and ``delta_ks`` =
+    KS(trained vs its fit) − KS(base vs its fit); massive counts per edge type."""
+    rows = []
+    graph_ids = torch.as_tensor(trained["graph"])
+    for layer in trained["layers"]:
+        scores = torch.as_tensor(trained[f"{layer}/scores"].astype(np.float32))
+        stats = summarize(scores, rel_threshold, abs_threshold, graph_ids=graph_ids)
+        r = ratios(scores)
+        fit = fit_gamma(log_ratio_sample(r))
+        massive = (torch.isfinite(r) & (r > rel_threshold)).any(dim=1).numpy()
+        types, counts = np.unique(trained["edge_type"][massive], return_counts=True)
+        row = {"layer": str(layer), **stats.as_dict(), "gamma": fit.__dict__,
+               "massive_by_edge_type": {int(t): int(c) for t, c in zip(types, counts)}}
+        if base is not None and f"{layer}/scores" in base:
+            base_r = ratios(torch.as_tensor(base[f"{layer}/scores"].astype(np.float32)))
+            base_fit = fit_gamma(log_ratio_sample(base_r))
+            row["base_max_ratio"] = float(base_r[torch.isfinite(base_r)].max())
+            row["base_ks"] = base_fit.ks
+            row["delta_ks"] = fit.ks - base_fit.ks
+            row["ks_trained_vs_base_fit"] = ks_against(log_ratio_sample(r), base_fit)
+        rows.append(row)
+    return rows
