@@ -17,7 +17,7 @@ from benchmark.config import check_key, flatten, parse_overrides, valid_keys
 from benchmark.results import ResultStore
 from benchmark.runner import execute
 from benchmark.suites import load_suite, suite_names, suites_dir
-from benchmark.sweep import Plan, expand
+from benchmark.sweep import Plan, expand, record_ids
 from dgl_ma.data import DATASETS
 from dgl_ma.errors import ConfigError, UserError
 from dgl_ma.models import MODELS
@@ -122,6 +122,17 @@ def cmd_plot(ns: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reindex(ns: argparse.Namespace) -> int:
+    suite_name, overrides = _split_suite(ns.overrides, required=True)
+    out_dir = Path(str(overrides.pop("output.dir", "results")))
+    if overrides:
+        raise ConfigError(f"reindex takes suite= and output.dir= only; got {', '.join(overrides)}.")
+    store = ResultStore(out_dir / Path(suite_name).stem)
+    changed = store.reindex(record_ids)
+    print(f"{changed} of {len(store.records())} records renamed to the current run ids in {store.folder}")
+    return 0
+
+
 def cmd_leaderboard(ns: argparse.Namespace) -> int:
     suite_name, overrides = _split_suite(ns.overrides, required=False)
     fmt = str(overrides.pop("format", "github"))
@@ -171,6 +182,11 @@ def build_parser() -> argparse.ArgumentParser:
                           description="plot suite=NAME [output.dir=PATH]: accuracy vs depth, gradient norm vs layer")
     plot.add_argument("overrides", nargs="*", metavar="key=value")
     plot.set_defaults(func=cmd_plot)
+    reindex = sub.add_parser("reindex", help="recompute the ids of a suite's records after the id scheme changed",
+                             description="reindex suite=NAME [output.dir=PATH]: renames records written by an "
+                                         "older version to the current run ids, so that `run` resumes them.")
+    reindex.add_argument("overrides", nargs="*", metavar="key=value")
+    reindex.set_defaults(func=cmd_reindex)
     board = sub.add_parser("leaderboard", help="print leaderboards regenerated from the records",
                            description="leaderboard [suite=NAME] [format=github|latex|csv] [pivot=KEY] [output.dir=PATH]; "
                                        "pivot=model.layers puts depths in columns")

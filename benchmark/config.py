@@ -170,7 +170,19 @@ def to_run_config(cfg: DictConfig) -> RunConfig:
         raise ConfigError(f"Invalid configuration: {err}") from None
 
 
-def identity(cfg: DictConfig) -> Dict[str, Any]:
-    """The resolved configuration minus :data:`LOCATION_KEYS`: what determines a run's result."""
-    flat = flatten(OmegaConf.to_container(cfg, resolve=True))
-    return {k: v for k, v in sorted(flat.items()) if k not in LOCATION_KEYS and not k.startswith("output.")}
+# Bump when the meaning of an existing key or default changes: every run id changes with it.
+IDENTITY_SCHEMA = 1
+
+
+def identity(cfg: Mapping[str, Any]) -> Dict[str, Any]:
+    """What determines a run's result: the resolved configuration's values that differ from the
+    schema defaults, minus :data:`LOCATION_KEYS`, tagged with :data:`IDENTITY_SCHEMA`.
+
+    Leaving defaults out means that adding an option whose default keeps the old behaviour does
+    not change the ids of existing runs (their records stay "finished")."""
+    container = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
+    flat = flatten(container)
+    default = flatten(OmegaConf.to_container(defaults()))
+    kept = {k: v for k, v in sorted(flat.items())
+            if k not in LOCATION_KEYS and not k.startswith("output.") and (k not in default or default[k] != v)}
+    return {"_schema": IDENTITY_SCHEMA, **kept}

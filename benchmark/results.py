@@ -62,3 +62,20 @@ class ResultStore:
         if not self.folder.is_dir():
             return []
         return [self.read(p) for p in sorted(self.folder.glob("*.json")) if not p.name.startswith(TMP_PREFIX)]
+
+    def reindex(self, run_id_of) -> int:
+        """Rename every record to the id ``run_id_of(record)`` returns (``(run_id, config_id)``),
+        for records written under an older id scheme. Returns how many changed. A record whose
+        new id is already taken by another record is an error: nothing is overwritten."""
+        changed = 0
+        for record in self.records():
+            run_id, config_id = run_id_of(record)
+            if run_id == record["run_id"] and config_id == record.get("config_id"):
+                continue
+            if self.path(run_id).exists():
+                raise UserError(f"Cannot reindex {record['run_id']}: a record {run_id} already exists in {self.folder}.")
+            old = self.path(record["run_id"])
+            self.write({**record, "run_id": run_id, "config_id": config_id, "reindexed_from": record["run_id"]})
+            old.unlink()
+            changed += 1
+        return changed

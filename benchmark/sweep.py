@@ -42,6 +42,12 @@ class Plan:
     output_dir: Path
 
 
+def record_ids(record: Dict[str, Any]) -> "tuple[str, str]":
+    """``(run_id, config_id)`` of a stored record under the current identity scheme."""
+    ident = identity(record["config"])
+    return stable_hash({"config": ident, "seed": record["seed"]}), stable_hash(ident)
+
+
 def expand(suite: Suite, overrides: Dict[str, Any]) -> Plan:
     """defaults ← suite config ← grid point ← command line, for every grid point × seed.
 

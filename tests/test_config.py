@@ -1,5 +1,6 @@
 """Config merging (defaults <- suite <- command line), validation and error messages."""
 import pytest
+from omegaconf import OmegaConf
 
 from benchmark.config import check_key, identity, merge, defaults, parse_overrides, parse_value, to_run_config
 from benchmark.suites import load_suite
@@ -62,6 +63,16 @@ def test_wrong_type_names_expected_type(key, value, expected):
 def test_semantic_checks(override, message):
     with pytest.raises(ConfigError, match=message):
         to_run_config(merge(defaults(), override, "test"))
+
+
+def test_identity_leaves_out_defaults_so_new_options_keep_ids():
+    cfg = merge(defaults(), {"model.layers": 3}, "t")
+    ident = identity(cfg)
+    assert ident == {"_schema": 1, "model.layers": 3}
+    # a record's stored config without a newer option (here model.norm) has the same identity
+    stored = OmegaConf.to_container(cfg)
+    del stored["model"]["norm"]
+    assert identity(stored) == ident
 
 
 def test_identity_ignores_locations_but_not_values():

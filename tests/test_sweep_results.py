@@ -140,3 +140,19 @@ def test_crashing_run_is_recorded_as_failed(tiny_suite, out_dir, monkeypatch):
     assert "RuntimeError: boom" in summary.executed[0]["message"] and "traceback" in summary.executed[0]
     retry = execute(plan, progress=False)  # failed runs are retried, finished ones kept
     assert [r["status"] for r in retry.executed] == ["ok"]
+
+
+def test_reindex_renames_records_written_under_an_older_id_scheme(tiny_suite, out_dir):
+    from benchmark.sweep import record_ids
+
+    plan = expand(load_suite(str(tiny_suite)), {"output.dir": str(out_dir), "data.name": "csbm", "seeds": [0]})
+    execute(plan, progress=False)
+    store = ResultStore(plan.output_dir)
+    for record in store.records():  # simulate records written by an older version
+        store.path(record["run_id"]).unlink()
+        store.write({**record, "run_id": "old" + record["run_id"][3:], "config_id": "oldcfg"})
+    assert not any(store.is_finished(r.run_id) for r in plan.runs)   # ids no longer match
+    assert store.reindex(record_ids) == 2
+    assert sorted(r["run_id"] for r in store.records()) == sorted(r.run_id for r in plan.runs)
+    assert store.reindex(record_ids) == 0
+    assert not execute(plan, progress=False).executed          # resumed: nothing to redo
