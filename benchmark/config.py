@@ -14,6 +14,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Tuple
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from dgl_ma.analysis.pipeline import AnalysisConfig
 from dgl_ma.data import DATASETS, DataConfig
 from dgl_ma.errors import ConfigError
 from dgl_ma.models import MODELS, ModelConfig
@@ -34,6 +35,7 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     seeds: List[int] = field(default_factory=lambda: [0, 1, 2])
     output: OutputConfig = field(default_factory=OutputConfig)
+    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
 
     def __post_init__(self):
         if not self.seeds:

@@ -30,7 +30,30 @@ METRIC_COLUMNS: Dict[str, Any] = {
     # from train.diagnostics_every: the largest per-layer weight-gradient norm / |pre-softmax score| at init
     "init_grad": (lambda r: _at_init(r, "weight_grad"), "min"),
     "init_score": (lambda r: _at_init(r, "max_score"), None),
+    # from analysis.massive (final model vs its own initialisation) and analysis.attack
+    "ma_max_ratio": (lambda r: _massive(r, "max_ratio", max), None),
+    "ma_fraction": (lambda r: _massive_fraction(r), None),
+    "ma_delta_ks": (lambda r: _massive(r, "delta_ks", max), None),
+    "gain@0.01": (lambda r: _gain(r, 0.01), None),
+    "gain@0.0316": (lambda r: _gain(r, 0.0316), None),
+    "gain@0.1": (lambda r: _gain(r, 0.1), None),
 }
+
+
+def _massive(record: Dict[str, Any], key: str, reduce) -> Optional[float]:
+    rows = (record.get("massive") or {}).get("final") or []
+    values = [row[key] for row in rows if row.get(key) is not None and not math.isnan(row[key])]
+    return reduce(values) if values else None
+
+
+def _massive_fraction(record: Dict[str, Any]) -> Optional[float]:
+    rows = (record.get("massive") or {}).get("final") or []
+    elements = sum(row["elements"] for row in rows)
+    return sum(row["massive"] for row in rows) / elements if elements else None
+
+
+def _gain(record: Dict[str, Any], sigma: float) -> Optional[float]:
+    return next((a["gain"] for a in record.get("attack") or [] if math.isclose(a["sigma"], sigma)), None)
 
 
 def _at_init(record: Dict[str, Any], key: str) -> Optional[float]:

@@ -5,6 +5,7 @@ missing dataset stops the sweep before any work. Each finished run is written at
 interrupted sweep loses only the run in flight. A run that raises is recorded as ``failed``
 (and retried by the next invocation); the sweep goes on.
 """
+import copy
 import datetime as dt
 import platform
 import resource
@@ -24,6 +25,7 @@ from tqdm.auto import tqdm
 from benchmark.config import flatten
 from benchmark.results import ResultStore
 from benchmark.sweep import Plan, Run, stable_hash
+from dgl_ma.analysis.pipeline import analyse
 from dgl_ma.data import depends_on_seed, load_task
 from dgl_ma.errors import UserError
 from dgl_ma.metrics import METRICS
@@ -96,8 +98,10 @@ class TaskCache:
         return self._tasks[key]
 
 
-def execute_run(run: Run, tasks: TaskCache, suite: str, provenance: Dict[str, Any], on_epoch=None) -> Dict[str, Any]:
-    """Train one run and return its record (never raises for a failing run, only for user errors)."""
+def execute_run(run: Run, tasks: TaskCache, suite: str, provenance: Dict[str, Any], on_epoch=None,
+                artifacts: Optional[Path] = None) -> Dict[str, Any]:
+    """Train one run and return its record (never raises for a failing run, only for user errors).
+    With ``analysis`` switched on, its files are written next to ``artifacts`` (a path prefix)."""
     started = dt.datetime.now(dt.timezone.utc)
     tick = time.perf_counter()
     record: Dict[str, Any] = {
@@ -115,7 +119,9 @@ def execute_run(run: Run, tasks: TaskCache, suite: str, provenance: Dict[str, An
                       params=count_parameters(model))
         if run.config.train.device.startswith("cuda"):
             torch.cuda.reset_peak_memory_stats(torch.device(run.config.train.device))
-        result = fit(model, task, run.config.train, run.seed, on_epoch=on_epoch)
+        analysis = run.config.analysis
+        base_state = copy.deepcopy(model.state_dict()) if analysis.enabled else None
+        result = fit(model, task, run.config.train, run.seed, on_epoch=on_epoch, keep_best_state=analysis.enabled)
         peak, kind = peak_memory_mb(run.config.train.device)
         record.update(status=result.status, message=None, diverged_epoch=result.diverged_epoch,
                       best_epoch=result.best_epoch, val=result.val, test=result.test,
@@ -125,6 +131,9 @@ def execute_run(run: Run, tasks: TaskCache, suite: str, provenance: Dict[str, An
                       peak_memory_mb=peak, peak_memory_kind=kind)
         if result.status == "diverged":
             record["message"] = f"loss became NaN/Inf at epoch {result.diverged_epoch}"
+        elif analysis.enabled:
+            record.update(analyse(model, task, analysis, run.config.train, run.seed, base_state,
+                                  result.best_state, artifacts or Path(run.run_id)))
     except UserError:
         raise
     except Exception as err:  # a crashing run is recorded and the sweep goes on
@@ -165,7 +174,8 @@ def execute(plan: Plan, force: bool = False, progress: bool = True) -> Summary:
             def on_epoch(entry, label=label, seed=run.seed):
                 bar.set_postfix_str(f"{label} seed={seed} epoch={entry['epoch']}".strip(), refresh=False)
 
-            record = execute_run(run, tasks, plan.suite.name, provenance, on_epoch)
+            plan.output_dir.mkdir(parents=True, exist_ok=True)
+            record = execute_run(run, tasks, plan.suite.name, provenance, on_epoch, plan.output_dir / run.run_id)
             store.write(record)
             summary.executed.append(record)
             bar.update(1)

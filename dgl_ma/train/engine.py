@@ -5,6 +5,7 @@ stop when the learning rate falls below ``min_lr`` or the time budget is spent, 
 metric reported at the epoch with the best validation metric (OGB's protocol). A NaN or Inf
 training loss ends the run as ``diverged`` with its epoch.
 """
+import copy
 import math
 import time
 from dataclasses import dataclass, field
@@ -65,6 +66,7 @@ class TrainResult:
     diverged_epoch: Optional[int] = None
     history: List[Dict[str, float]] = field(default_factory=list)
     diagnostics: List[Dict[str, Any]] = field(default_factory=list)
+    best_state: Optional[Dict[str, torch.Tensor]] = None   # with keep_best_state: weights at best_epoch
 
 
 def resolve_device(name: str) -> torch.device:
@@ -112,6 +114,10 @@ class _NodeRunner:
             optimizer.step()
         return float(loss.detach())
 
+    def batches(self, split: str):
+        """The whole graph with the split's targets (node outputs are selected by the mask)."""
+        return [(self.graph, self.label[self.masks[split]])]
+
     @torch.no_grad()
     def evaluate(self, model) -> Dict[str, Tuple[torch.Tensor, torch.Tensor]]:
         model.eval()
@@ -154,6 +160,10 @@ class _GraphRunner:
             count += len(target)
         return total / max(count, 1)
 
+    def batches(self, split: str):
+        """The split's prepared graph batches (in order) with their targets, on the device."""
+        return [(graph.to(self.device), target.to(self.device)) for graph, target in self.loaders[split]]
+
     @torch.no_grad()
     def evaluate(self, model) -> Dict[str, Tuple[torch.Tensor, torch.Tensor]]:
         model.eval()
@@ -175,22 +185,33 @@ def _scores(info: TaskInfo, metric: Metric, outputs) -> Dict[str, Dict[str, floa
     }
 
 
+def _runner(model: GraphModel, task, cfg: TrainConfig, seed: int):
+    device = resolve_device(cfg.device)
+    model.to(device)
+    if isinstance(task, NodeTask):
+        return _NodeRunner(model, task, device)
+    return _GraphRunner(model, task, device, cfg.batch_size, seed)
+
+
+def split_batches(model: GraphModel, task, split: str, cfg: TrainConfig, seed: int = 0):
+    """``[(prepared graph batch, targets), ...]`` of one split, as the engine feeds them to the
+    model (for analyses of a trained model: activation capture, attacks)."""
+    return _runner(model, task, cfg, seed).batches(split)
+
+
 def fit(
     model: GraphModel,
     task,
     cfg: TrainConfig,
     seed: int,
     on_epoch: Optional[Callable[[Dict[str, float]], None]] = None,
+    keep_best_state: bool = False,
 ) -> TrainResult:
     """Train ``model`` on ``task`` (a :class:`NodeTask` or :class:`GraphTask`) and return the
     scores at the best-validation epoch. Epoch 0 is the untrained model, so ``epochs=0``
-    evaluates the initialisation."""
-    device = resolve_device(cfg.device)
-    model.to(device)
-    if isinstance(task, NodeTask):
-        runner = _NodeRunner(model, task, device)
-    else:
-        runner = _GraphRunner(model, task, device, cfg.batch_size, seed)
+    evaluates the initialisation. ``keep_best_state`` also returns a copy of the weights at the
+    best-validation epoch (the model itself ends with the final weights)."""
+    runner = _runner(model, task, cfg, seed)
     metric = METRICS.get(task.info.metric)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
@@ -201,6 +222,7 @@ def fit(
     history = [{"epoch": 0, "train_loss": math.nan, "lr": cfg.lr, "seconds": 0.0,
                 **{f"{s}_{k}": v for s, d in scores.items() for k, v in d.items()}}]
     best = (0, scores)
+    best_state = copy.deepcopy(model.state_dict()) if keep_best_state else None
     diagnostics = []
 
     def diagnose(epoch: int) -> None:
@@ -231,6 +253,8 @@ def fit(
         diagnose(epoch)
         if metric.better(scores["val"][metric.name], best[1]["val"][metric.name]):
             best = (epoch, scores)
+            if keep_best_state:
+                best_state = copy.deepcopy(model.state_dict())
         val_loss = scores["val"]["loss"]
         if val_loss < best_loss:
             best_loss, since_best_loss = val_loss, 0
@@ -260,4 +284,5 @@ def fit(
         diverged_epoch=diverged_epoch,
         history=history,
         diagnostics=diagnostics,
+        best_state=best_state,
     )

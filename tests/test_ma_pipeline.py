@@ -1,0 +1,88 @@
+"""The massive-activation analysis through the runner: three states captured and stored, the
+report and attack in the record, the MA leaderboard columns; probes and analysis off change nothing."""
+import os
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmark.leaderboard import render
+from benchmark.runner import execute
+from benchmark.suites import load_suite
+from benchmark.sweep import expand
+from dgl_ma.analysis.capture import load
+
+SUITE = """
+description: MA pipeline test
+config:
+  model: {name: gt, layers: 2, hidden: 4, heads: 2, norm: layernorm}
+  data: {name: minigc, num_graphs: 40}
+  train: {epochs: 3, batch_size: 16, patience: 0}
+  analysis: {massive: true, attack: true, cap_edges: 300, attack_steps: 2, attack_batches: 1, sigmas: [0.01, 0.1]}
+  seeds: [0]
+grid:
+  model.ebt: [none, sink]
+leaderboard:
+  metrics: [test, ma_max_ratio, ma_fraction, ma_delta_ks, gain@0.01, gain@0.1]
+"""
+
+
+@pytest.mark.slow
+def test_analysis_records_files_and_leaderboard(tmp_path):
+    path = tmp_path / "ma.yaml"
+    path.write_text(textwrap.dedent(SUITE))
+    plan = expand(load_suite(str(path)), {"output.dir": str(tmp_path / "results")})
+    summary = execute(plan, progress=False)
+    assert [r["status"] for r in summary.executed] == ["ok", "ok"], [r.get("message") for r in summary.executed]
+    for record in summary.executed:
+        assert set(record["massive"]) == {"base", "final", "best"}
+        layers = record["massive"]["final"]
+        assert [row["layer"] for row in layers] == ["layers.0.attention", "layers.1.attention"]
+        assert all("delta_ks" in row and row["elements"] > 0 for row in layers)
+        assert "delta_ks" not in record["massive"]["base"][0]
+        assert [a["sigma"] for a in record["attack"]] == [0.01, 0.1]
+        assert all(a["optimised_loss"] >= a["random_loss"] - 1e-6 for a in record["attack"])
+        for state, name in record["massive_files"].items():
+            acts = load(plan.output_dir / name)
+            assert acts["layers.0.attention/scores"].shape[0] <= 300 and len(acts["graph"]) == acts[
+                "layers.0.attention/scores"].shape[0]
+    base = load(plan.output_dir / summary.executed[0]["massive_files"]["base"])
+    final = load(plan.output_dir / summary.executed[0]["massive_files"]["final"])
+    assert not np.array_equal(base["layers.0.attention/scores"], final["layers.0.attention/scores"])  # trained
+    table = render(summary.executed, plan.suite.metrics)
+    for column in ("ma_max_ratio", "ma_fraction", "ma_delta_ks", "gain@0.01", "gain@0.1", "ebt"):
+        assert column in table
+
+
+def test_analysis_off_leaves_the_run_unchanged(tmp_path):
+    path = tmp_path / "ma.yaml"
+    path.write_text(textwrap.dedent(SUITE))
+    suite = load_suite(str(path))
+    on = expand(suite, {"output.dir": str(tmp_path / "a"), "model.ebt": "none"})
+    off = expand(suite, {"output.dir": str(tmp_path / "b"), "model.ebt": "none", "analysis.massive": False,
+                         "analysis.attack": False})
+    assert on.runs[0].run_id != off.runs[0].run_id             # the analysis is part of what a run records
+    a, b = execute(on, progress=False).executed[0], execute(off, progress=False).executed[0]
+    strip = lambda h: [{k: v for k, v in e.items() if k != "seconds"} for e in h]  # noqa: E731
+    assert strip(a["history"]) == strip(b["history"]) and "massive" not in b
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_ma_zinc_quick_in_ci_size(tmp_path):
+    mirror = os.environ.get("DGL_MA_MIRROR")
+    if not mirror or not (Path(mirror) / "dgl" / "zinc_8af4f93b").is_dir():
+        pytest.skip("DGL_MA_MIRROR is not set (or lacks ZINC): no offline data mirror")
+    suite = load_suite("ma_zinc_quick")
+    plan = expand(suite, {"train.epochs": 1, "model.layers": 1, "data.subset": 32, "model.ebt": ["none", "gnn_ma"],
+                          "model.use_bias": [False], "output.dir": str(tmp_path), "data.root": str(tmp_path / "data"),
+                          "data.download": False})
+    summary = execute(plan, progress=False)
+    assert len(summary.executed) == 3 * 2 and summary.count("failed") == 0
+    bonds = set()
+    for record in summary.executed:
+        for row in record["massive"]["final"]:
+            bonds |= set(row["massive_by_edge_type"])
+    assert bonds <= {1, 2, 3}                                    # massive counts are by bond type
+    assert "ma_max_ratio" in render(summary.executed, suite.metrics)
