@@ -141,8 +141,12 @@ def cmd_leaderboard(ns: argparse.Namespace) -> int:
     pivot = overrides.pop("pivot", None)
     if pivot is not None:
         check_key(str(pivot))
+    metric = overrides.pop("metric", None)
+    if metric is not None:
+        leaderboard.check_metric_columns([str(metric)], "metric=")
     if overrides:
-        raise ConfigError(f"leaderboard takes suite=, format=, pivot= and output.dir= only; got {', '.join(overrides)}.")
+        raise ConfigError(f"leaderboard takes suite=, format=, pivot=, metric= and output.dir= only; "
+                          f"got {', '.join(overrides)}.")
     names = [suite_name] if suite_name else sorted(p.name for p in out_dir.iterdir() if p.is_dir()) if out_dir.is_dir() else []
     printed = False
     for name in names:
@@ -151,6 +155,8 @@ def cmd_leaderboard(ns: argparse.Namespace) -> int:
             continue
         suite = load_suite(name) if name in suite_names() else None
         metrics = suite.metrics if suite else ["test", "val"]
+        if metric is not None:  # the chosen column first: it sorts, and it is the one a pivot shows
+            metrics = [str(metric)] + [m for m in metrics if m != metric]
         if len(names) > 1 and fmt != "csv":
             print(f"## {name}\n")
         print(leaderboard.render(records, metrics, fmt, pivot=pivot, over=suite.aggregate_over if suite else ()))
@@ -188,8 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     reindex.add_argument("overrides", nargs="*", metavar="key=value")
     reindex.set_defaults(func=cmd_reindex)
     board = sub.add_parser("leaderboard", help="print leaderboards regenerated from the records",
-                           description="leaderboard [suite=NAME] [format=github|latex|csv] [pivot=KEY] [output.dir=PATH]; "
-                                       "pivot=model.layers puts depths in columns")
+                           description="leaderboard [suite=NAME] [format=github|latex|csv] [pivot=KEY] [metric=COLUMN] "
+                                       "[output.dir=PATH]; pivot=model.layers puts depths in columns, metric= "
+                                       "picks the column shown first (e.g. init_grad)")
     board.add_argument("overrides", nargs="*", metavar="key=value")
     board.set_defaults(func=cmd_leaderboard)
     return parser
