@@ -111,10 +111,12 @@ def cmd_plot(ns: argparse.Namespace) -> int:
     out_dir = Path(str(overrides.pop("output.dir", "results")))
     if overrides:
         raise ConfigError(f"plot takes suite= and output.dir= only; got {', '.join(overrides)}.")
-    from benchmark.plots import plot_suite  # matplotlib only when plotting
+    from benchmark.ma_plots import plot_massive  # matplotlib only when plotting
+    from benchmark.plots import plot_suite
 
     folder = out_dir / Path(suite_name).stem
-    paths = plot_suite(ResultStore(folder).records(), folder / "plots")
+    records = ResultStore(folder).records()
+    paths = plot_suite(records, folder / "plots") + plot_massive(records, folder, folder / "plots")
     if not paths:
         raise UserError(f"No finished runs to plot under {folder}. Run `python -m benchmark run suite={suite_name}` first.")
     for path in paths:
@@ -185,7 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     lst = sub.add_parser("list", help="list suites, models, datasets and config keys")
     lst.set_defaults(func=cmd_list)
     plot = sub.add_parser("plot", help="write the suite's figures (PNG) under <output.dir>/<suite>/plots",
-                          description="plot suite=NAME [output.dir=PATH]: accuracy vs depth, gradient norm vs layer")
+                          description="plot suite=NAME [output.dir=PATH]: accuracy vs depth, gradient norm vs "
+                                      "layer; for runs with analysis.massive also ratio curves, gamma fits and "
+                                      "the bond-type heatmap")
     plot.add_argument("overrides", nargs="*", metavar="key=value")
     plot.set_defaults(func=cmd_plot)
     reindex = sub.add_parser("reindex", help="recompute the ids of a suite's records after the id scheme changed",

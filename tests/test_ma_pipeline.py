@@ -86,3 +86,20 @@ def test_ma_zinc_quick_in_ci_size(tmp_path):
             bonds |= set(row["massive_by_edge_type"])
     assert bonds <= {1, 2, 3}                                    # massive counts are by bond type
     assert "ma_max_ratio" in render(summary.executed, suite.metrics)
+
+
+@pytest.mark.slow
+def test_plot_command_writes_the_ma_figures(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "ma.yaml"
+    path.write_text(textwrap.dedent(SUITE))
+    execute(expand(load_suite(str(path)), {"output.dir": str(tmp_path / "results")}), progress=False)
+    repo = Path(__file__).resolve().parent.parent
+    result = subprocess.run([sys.executable, "-m", "benchmark", "plot", f"suite={path}",
+                             f"output.dir={tmp_path / 'results'}"], capture_output=True, text=True, cwd=tmp_path,
+                            env=dict(os.environ, PYTHONPATH=str(repo)), timeout=300)
+    assert result.returncode == 0, result.stderr
+    names = {Path(line).name for line in result.stdout.split()}
+    assert {"ma_ratio_curves.png", "ma_gamma_fits.png", "ma_bond_heatmap.png"} <= names
