@@ -16,7 +16,9 @@ from typing import Any, Dict, List, Optional, Sequence
 import numpy as np
 from tabulate import tabulate
 
-from benchmark.config import LOCATION_KEYS, flatten
+from omegaconf import OmegaConf
+
+from benchmark.config import LOCATION_KEYS, defaults, flatten
 from dgl_ma.errors import ConfigError
 
 # column name -> (value of a record, direction: "metric" follows the dataset's metric, "min"/"max" fixed)
@@ -61,6 +63,7 @@ def _at_init(record: Dict[str, Any], key: str) -> Optional[float]:
     values = [layer[key] for layer in diagnostics[0]["layers"] if layer[key] is not None] if diagnostics else []
     return max(values) if values else None
 FORMATS = {"github": "github", "latex": "latex_booktabs", "csv": "csv"}
+DEFAULTS = flatten(OmegaConf.to_container(defaults()))
 FOOTER = (
     "mean ± sample std (ddof=1) over the finished runs (n: seeds, and folds where the suite "
     "aggregates over them); test and val scores at the "
@@ -124,7 +127,7 @@ def group_key(record: Dict[str, Any], over: Sequence[str] = ()) -> str:
     aggregated like seeds instead of splitting rows."""
     if not over:
         return record["config_id"]
-    flat = flatten(record["config"])
+    flat = {**DEFAULTS, **flatten(record["config"])}
     kept = {k: v for k, v in flat.items() if k not in over and k not in LOCATION_KEYS and not k.startswith("output.")}
     return json.dumps(kept, sort_keys=True, default=str)
 
@@ -140,7 +143,8 @@ def aggregate(records: List[Dict[str, Any]], metrics: Sequence[str], over: Seque
         first = group[0]
         ok = [r for r in group if r["status"] == "ok"]
         described = next((r for r in group if "metric" in r), first)
-        keys = {k: v for k, v in flatten(first["config"]).items() if k not in over}
+        # records written before an option existed lack its key: it had the default value
+        keys = {k: v for k, v in {**DEFAULTS, **flatten(first["config"])}.items() if k not in over}
         row = Row(config_id=config_id, dataset=first["config"]["data"]["name"],
                   model=first["config"]["model"]["name"], metric=described.get("metric", {}),
                   keys=keys, seeds=len(ok),
@@ -251,15 +255,16 @@ def pivot_table(rows: List[Row], metric: str, pivot: str, fmt: str) -> str:
     keys as rows; each cell is ``metric`` mean ± std, the best of each column in bold."""
     keys = [k for k in varying_keys(rows) if k != pivot]
     values = sorted({row.keys.get(pivot) for row in rows}, key=lambda v: (str(type(v)), v))
-    cells: Dict[tuple, Dict[Any, Row]] = {}
+    cells: Dict[str, Any] = {}  # repr(label) -> (label, {pivot value: row}); labels may hold lists
     for row in rows:
-        cells.setdefault(tuple(row.keys.get(k) for k in keys), {})[row.keys.get(pivot)] = row
+        label = tuple(row.keys.get(k) for k in keys)
+        cells.setdefault(repr(label), (label, {}))[1][row.keys.get(pivot)] = row
     best = {}
     for value in values:
         ranked = sort_rows([r for r in rows if r.keys.get(pivot) == value and r.stats[metric].n], metric)
         best[value] = ranked[0].config_id if ranked else None
     body = []
-    for label, by_value in sorted(cells.items(), key=lambda item: [str(x) for x in item[0]]):
+    for label, by_value in sorted(cells.values(), key=lambda item: [str(x) for x in item[0]]):
         line: List[Any] = list(label)
         for value in values:
             row = by_value.get(value)

@@ -119,3 +119,14 @@ def test_init_diagnostics_columns():
     row = aggregate(records, ["init_grad", "init_score"])[0]
     assert row.stats["init_grad"].mean == pytest.approx(3.5) and row.stats["init_score"].mean == pytest.approx(0.2)
     assert Stat.of([2e-5, 4e-5]).text() == "3.00e-05 ± 1.4e-05"
+
+
+def test_records_from_before_an_option_existed_match_newer_ones():
+    old = [record("A", s, 0.5 + s / 10, 0.5, 2) for s in range(2)]
+    new = [record("A", s, 0.5 + s / 10, 0.5, 2) for s in range(2, 4)]
+    for r in new:  # newer records carry options the older ones lack, at their default values
+        r["config"]["analysis"] = {"massive": False, "sigmas": [0.01, 0.0316, 0.1]}
+    rows = aggregate(old + new, ["test"])
+    assert len(rows) == 1 and rows[0].stats["test"].n == 4
+    text = render(old + new, ["test"], pivot="model.layers")
+    assert "analysis" not in text and "layers=2" in text
