@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from dgl_ma.layers.bias import ExplicitBias, aggregate, attention_weights
+from dgl_ma.layers.block import BLOCK_NORMS
 from dgl_ma.probes import Probed
 
 
@@ -94,7 +95,7 @@ class GTLayer(Probed, nn.Module):
         self.out_h, self.out_e = nn.Linear(dim, dim), nn.Linear(dim, dim)
         self.ffn_h, self.ffn_e = (nn.Sequential(nn.Linear(dim, 2 * dim), nn.ReLU(), nn.Dropout(dropout),
                                                 nn.Linear(2 * dim, dim)) for _ in range(2))
-        make = {"batchnorm": nn.BatchNorm1d, "layernorm": nn.LayerNorm, "none": lambda d: nn.Identity()}[norm]
+        make = BLOCK_NORMS[norm]
         self.norm1_h, self.norm1_e, self.norm2_h, self.norm2_e = (make(dim) for _ in range(4))
         self.dropout = nn.Dropout(dropout)
 

@@ -15,17 +15,17 @@ from dgl_ma.models.base import MODELS, GraphModel, ModelConfig
 from dgl_ma.models.full_graph import complete_graph, diffusion_kernel, random_walk_kernel
 from dgl_ma.models.heads import GraphReadout, edge_encoder, node_encoder
 from dgl_ma.layers.bias import EBT_FORMS, ExplicitBias, aggregate, attention_weights
+from dgl_ma.layers.block import BLOCK_NORMS, TransformerBlock
 from dgl_ma.probes import Probed
 
 KERNELS = {"diffusion": lambda g: diffusion_kernel(g, beta=1.0),                # reference defaults
            "random_walk": lambda g: random_walk_kernel(g, gamma=0.25, steps=16)}
-NORMS = {"batchnorm": nn.BatchNorm1d, "layernorm": nn.LayerNorm, "none": lambda d: nn.Identity()}
 
 
 def check_norm(cfg: ModelConfig) -> None:
     """Norm and EBT choices shared by the graph transformers of the MA study."""
-    if cfg.norm not in NORMS:
-        raise ConfigError(f"model.norm={cfg.norm!r} is not available for model {cfg.name!r}; choose one of {', '.join(NORMS)}.")
+    if cfg.norm not in BLOCK_NORMS:
+        raise ConfigError(f"model.norm={cfg.norm!r} is not available for model {cfg.name!r}; choose one of {', '.join(BLOCK_NORMS)}.")
     if cfg.ebt not in EBT_FORMS:
         raise ConfigError(f"model.ebt={cfg.ebt!r} is not an Explicit Bias Term form; choose one of {', '.join(EBT_FORMS)}.")
 
@@ -85,25 +85,9 @@ class KernelAttention(Probed, nn.Module):
         return out, scores
 
 
-class GraphiTLayer(nn.Module):
-    """``h ← Norm(h + O(attention)); h ← Norm(h + FFN(h))``, FFN D → 2D → D with ReLU."""
-
-    def __init__(self, dim, heads, dropout, norm, shared_qk, use_bias=False, ebt="none"):
-        super().__init__()
-        self.attention = KernelAttention(dim, heads, shared_qk, use_bias, ebt)
-        self.out = nn.Linear(dim, dim)
-        self.ffn = nn.Sequential(nn.Linear(dim, 2 * dim), nn.ReLU(), nn.Dropout(dropout), nn.Linear(2 * dim, dim))
-        self.norm1, self.norm2 = NORMS[norm](dim), NORMS[norm](dim)
-        self.dropout = nn.Dropout(dropout)
-
-    def forward(self, graph, h, e, log_kernel):
-        att, _ = self.attention(graph, h, e, log_kernel)
-        h = self.norm1(h + self.out(self.dropout(att.flatten(1))))
-        return self.norm2(h + self.dropout(self.ffn(h)))
-
-
 class GraphiTNet(GraphModel):
-    """Encoders → ``layers`` × :class:`GraphiTLayer` → readout + MLP head. The edge embedding is
+    """Encoders → ``layers`` × :class:`~dgl_ma.layers.block.TransformerBlock` of
+    :class:`KernelAttention` → readout + MLP head. The edge embedding is
     the input one in every layer (no edge stream). Full variant: the complete graph of each
     graph with ``log κ`` per pair (``model.kernel``: diffusion ``exp(-L)`` or the 16-step
     random walk ``(I - L/4)^16``), built once in :meth:`prepare_graph`; pairs that are not edges
@@ -119,8 +103,9 @@ class GraphiTNet(GraphModel):
         self.edge_encoder = edge_encoder(task, dim)
         self.no_edge = nn.Parameter(torch.randn(dim)) if self.full else None   # pairs that are not edges
         self.dropout = nn.Dropout(cfg.dropout)
-        self.layers = nn.ModuleList(GraphiTLayer(dim, cfg.heads, cfg.dropout, cfg.norm, cfg.shared_qk,
-                                                 cfg.use_bias, cfg.ebt) for _ in range(cfg.layers))
+        self.layers = nn.ModuleList(
+            TransformerBlock(KernelAttention(dim, cfg.heads, cfg.shared_qk, cfg.use_bias, cfg.ebt), dim, cfg.dropout, cfg.norm)
+            for _ in range(cfg.layers))
         self.graph_level = task.level == "graph"
         self.head = GraphReadout(cfg.readout, dim, task.out_dim) if self.graph_level else nn.Linear(dim, task.out_dim)
 

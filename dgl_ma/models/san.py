@@ -13,7 +13,8 @@ from torch import nn
 from dgl_ma.data.task import TaskInfo
 from dgl_ma.models.base import MODELS, GraphModel, ModelConfig
 from dgl_ma.models.full_graph import complete_graph, normalized_laplacian
-from dgl_ma.models.graphit import NORMS, check_norm
+from dgl_ma.layers.block import TransformerBlock
+from dgl_ma.models.graphit import check_norm
 from dgl_ma.models.heads import GraphReadout, edge_encoder, node_encoder
 from dgl_ma.layers.bias import ExplicitBias, aggregate, attention_weights
 from dgl_ma.probes import Probed
@@ -88,24 +89,10 @@ class LearnedPositionalEncoding(nn.Module):
         return tokens.masked_fill(pad.unsqueeze(-1), 0.0).sum(dim=1)                 # (N, d)
 
 
-class SANLayer(nn.Module):
-    def __init__(self, dim, heads, dropout, norm, gamma, fake_edges, use_bias=False, ebt="none"):
-        super().__init__()
-        self.attention = SANAttention(dim, heads, gamma, use_bias, fake_edges, ebt)
-        self.out = nn.Linear(dim, dim)
-        self.ffn = nn.Sequential(nn.Linear(dim, 2 * dim), nn.ReLU(), nn.Dropout(dropout), nn.Linear(2 * dim, dim))
-        self.norm1, self.norm2 = NORMS[norm](dim), NORMS[norm](dim)
-        self.dropout = nn.Dropout(dropout)
-
-    def forward(self, graph, h, e, real):
-        att, _ = self.attention(graph, h, e, real)
-        h = self.norm1(h + self.out(self.dropout(att.flatten(1))))
-        return self.norm2(h + self.dropout(self.ffn(h)))
-
-
 class SANNet(GraphModel):
     """Encoders (+ LPE when ``model.pos_enc = m`` > 0, concatenated to the node embedding) →
-    ``layers`` × :class:`SANLayer` on the complete graph → readout + MLP head. Fake-edge weight
+    ``layers`` × :class:`~dgl_ma.layers.block.TransformerBlock` of :class:`SANAttention` on the
+    complete graph → readout + MLP head. Fake-edge weight
     ``model.fake_edge_gamma``; the edge embedding is the input one in every layer."""
 
     full = True
@@ -121,8 +108,9 @@ class SANNet(GraphModel):
         self.no_edge = nn.Parameter(torch.randn(dim)) if self.edge_encoder is None else None
         self.dropout = nn.Dropout(cfg.dropout)
         gamma = cfg.fake_edge_gamma if self.full else 0.0
-        self.layers = nn.ModuleList(SANLayer(dim, cfg.heads, cfg.dropout, cfg.norm, gamma, self.full,
-                                             cfg.use_bias, cfg.ebt) for _ in range(cfg.layers))
+        self.layers = nn.ModuleList(
+            TransformerBlock(SANAttention(dim, cfg.heads, gamma, cfg.use_bias, self.full, cfg.ebt), dim, cfg.dropout, cfg.norm)
+            for _ in range(cfg.layers))
         self.graph_level = task.level == "graph"
         self.head = GraphReadout(cfg.readout, dim, task.out_dim) if self.graph_level else nn.Linear(dim, task.out_dim)
 

@@ -1,0 +1,29 @@
+"""The transformer block around an attention core, shared by GraphiT and SAN (GT adds an edge
+stream on top, see :class:`dgl_ma.layers.edge_attention.GTLayer`)."""
+import dgl
+import torch
+from torch import nn
+
+BLOCK_NORMS = {"batchnorm": nn.BatchNorm1d, "layernorm": nn.LayerNorm, "none": lambda dim: nn.Identity()}
+
+
+class TransformerBlock(nn.Module):
+    """``h ← Norm(h + O(attention(graph, h, ...))); h ← Norm(h + FFN(h))``, FFN D → 2D → D with
+    ReLU, dropout after the attention and inside the FFN. ``attention`` returns
+    ``(out (N, H, d), S)``; extra forward arguments are handed to it.
+
+    Shapes: ``h`` ``(N, D)`` → ``(N, D)``.
+    """
+
+    def __init__(self, attention: nn.Module, dim: int, dropout: float, norm: str):
+        super().__init__()
+        self.attention = attention
+        self.out = nn.Linear(dim, dim)
+        self.ffn = nn.Sequential(nn.Linear(dim, 2 * dim), nn.ReLU(), nn.Dropout(dropout), nn.Linear(2 * dim, dim))
+        self.norm1, self.norm2 = BLOCK_NORMS[norm](dim), BLOCK_NORMS[norm](dim)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, graph: dgl.DGLGraph, h: torch.Tensor, *attention_args) -> torch.Tensor:
+        att, _ = self.attention(graph, h, *attention_args)
+        h = self.norm1(h + self.out(self.dropout(att.flatten(1))))
+        return self.norm2(h + self.dropout(self.ffn(h)))
