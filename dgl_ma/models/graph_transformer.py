@@ -9,7 +9,7 @@ from dgl_ma.data.task import TaskInfo
 from dgl_ma.layers.edge_attention import GTLayer
 from dgl_ma.models.base import MODELS, GraphModel, ModelConfig
 from dgl_ma.models.graphit import check_norm
-from dgl_ma.models.heads import GraphReadout, edge_encoder, node_encoder
+from dgl_ma.models.heads import TaskHead, edge_encoder, node_encoder
 
 
 
@@ -38,8 +38,7 @@ class GraphTransformerNet(GraphModel):
         self.dropout = nn.Dropout(cfg.dropout)
         self.layers = nn.ModuleList(GTLayer(dim, cfg.heads, cfg.dropout, cfg.norm, cfg.use_bias, cfg.ebt)
                                     for _ in range(cfg.layers))
-        self.graph_level = task.level == "graph"
-        self.head = GraphReadout(cfg.readout, dim, task.out_dim) if self.graph_level else nn.Linear(dim, task.out_dim)
+        self.head = TaskHead(task, dim, cfg.readout)
 
     @classmethod
     def check_config(cls, cfg: ModelConfig) -> None:
@@ -69,6 +68,4 @@ class GraphTransformerNet(GraphModel):
         h = self.dropout(h)
         for layer in self.layers:
             h, e = layer(graph, h, e)
-        if self.graph_level:
-            return self.head(graph, h)                                           # (B, out)
-        return self.head(h)                                                      # (N, out)
+        return self.head(graph, h)                                               # (B or N, out)

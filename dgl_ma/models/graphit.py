@@ -13,7 +13,7 @@ from dgl_ma.data.task import TaskInfo
 from dgl_ma.errors import ConfigError
 from dgl_ma.models.base import MODELS, GraphModel, ModelConfig
 from dgl_ma.models.full_graph import complete_graph, diffusion_kernel, random_walk_kernel
-from dgl_ma.models.heads import GraphReadout, edge_encoder, node_encoder
+from dgl_ma.models.heads import TaskHead, edge_encoder, node_encoder
 from dgl_ma.layers.bias import EBT_FORMS, ExplicitBias, aggregate, attention_weights
 from dgl_ma.layers.block import BLOCK_NORMS, TransformerBlock
 from dgl_ma.probes import Probed
@@ -106,8 +106,7 @@ class GraphiTNet(GraphModel):
         self.layers = nn.ModuleList(
             TransformerBlock(KernelAttention(dim, cfg.heads, cfg.shared_qk, cfg.use_bias, cfg.ebt), dim, cfg.dropout, cfg.norm)
             for _ in range(cfg.layers))
-        self.graph_level = task.level == "graph"
-        self.head = GraphReadout(cfg.readout, dim, task.out_dim) if self.graph_level else nn.Linear(dim, task.out_dim)
+        self.head = TaskHead(task, dim, cfg.readout)
 
     @classmethod
     def check_config(cls, cfg: ModelConfig) -> None:
@@ -134,7 +133,7 @@ class GraphiTNet(GraphModel):
         log_kernel = graph.edata["log_kernel"] if self.full else None
         for layer in self.layers:
             h = layer(graph, h, e, log_kernel)
-        return self.head(graph, h) if self.graph_level else self.head(h)
+        return self.head(graph, h)                                               # (B or N, out)
 
 
 MODELS.add("graphit", GraphiTNet, "GraphiT (Mialon et al. 2021): attention over all node pairs re-weighted by a "

@@ -72,3 +72,16 @@ class GraphReadout(nn.Module):
 
     def forward(self, graph: dgl.DGLGraph, h: torch.Tensor) -> torch.Tensor:
         return self.head(self.pool(graph, h))
+
+
+class TaskHead(nn.Module):
+    """The output of every model: for graph tasks a pooling readout with the MLP head, for node
+    tasks a linear map. Shapes: ``h`` ``(N, D)`` → ``(B, out)`` or ``(N, out)``."""
+
+    def __init__(self, task: TaskInfo, dim: int, readout: str):
+        super().__init__()
+        self.graph_level = task.level == "graph"
+        self.out = GraphReadout(readout, dim, task.out_dim) if self.graph_level else nn.Linear(dim, task.out_dim)
+
+    def forward(self, graph: dgl.DGLGraph, h: torch.Tensor) -> torch.Tensor:
+        return self.out(graph, h) if self.graph_level else self.out(h)

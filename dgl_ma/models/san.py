@@ -15,7 +15,7 @@ from dgl_ma.models.base import MODELS, GraphModel, ModelConfig
 from dgl_ma.models.full_graph import complete_graph, normalized_laplacian
 from dgl_ma.layers.block import TransformerBlock
 from dgl_ma.models.graphit import check_norm
-from dgl_ma.models.heads import GraphReadout, edge_encoder, node_encoder
+from dgl_ma.models.heads import TaskHead, edge_encoder, node_encoder
 from dgl_ma.layers.bias import ExplicitBias, aggregate, attention_weights
 from dgl_ma.probes import Probed
 
@@ -111,8 +111,7 @@ class SANNet(GraphModel):
         self.layers = nn.ModuleList(
             TransformerBlock(SANAttention(dim, cfg.heads, gamma, cfg.use_bias, self.full, cfg.ebt), dim, cfg.dropout, cfg.norm)
             for _ in range(cfg.layers))
-        self.graph_level = task.level == "graph"
-        self.head = GraphReadout(cfg.readout, dim, task.out_dim) if self.graph_level else nn.Linear(dim, task.out_dim)
+        self.head = TaskHead(task, dim, cfg.readout)
 
     @classmethod
     def check_config(cls, cfg: ModelConfig) -> None:
@@ -149,7 +148,7 @@ class SANNet(GraphModel):
             e = self.no_edge.expand(graph.num_edges(), -1)
         for layer in self.layers:
             h = layer(graph, h, e, real)
-        return self.head(graph, h) if self.graph_level else self.head(h)
+        return self.head(graph, h)                                               # (B or N, out)
 
 
 MODELS.add("san", SANNet, "SAN (Kreuzer et al. 2021): real/fake-edge attention over all node pairs "

@@ -22,7 +22,7 @@ from dgl_ma.errors import ConfigError
 from dgl_ma.layers import GATLayer, GraphTransformerLayer
 from dgl_ma.layers.norms import FEATURE_NORMS
 from dgl_ma.models.base import MODELS, GraphModel, ModelConfig
-from dgl_ma.models.heads import GraphReadout, node_encoder
+from dgl_ma.models.heads import TaskHead, node_encoder
 
 
 def allowed_norms(attention_norms: Sequence[str]) -> List[str]:
@@ -67,8 +67,7 @@ class StackNet(GraphModel):
         if feature_norm is not None:
             self.feature_norms = nn.ModuleList(FEATURE_NORMS[feature_norm](width) for _ in range(cfg.layers))
         self.residual = cfg.residual
-        self.graph_level = task.level == "graph"
-        self.head = GraphReadout(cfg.readout, width, task.out_dim) if self.graph_level else nn.Linear(width, task.out_dim)
+        self.head = TaskHead(task, width, cfg.readout)
 
     @classmethod
     def check_config(cls, cfg: ModelConfig) -> None:
@@ -97,9 +96,7 @@ class StackNet(GraphModel):
                 h = self.feature_norms[i](graph, h)
             if i < len(self.layers) - 1:
                 h = F.elu(h)
-        if self.graph_level:
-            return self.head(graph, h)                                     # (B, out)
-        return self.head(h)                                                # (N, out)
+        return self.head(graph, h)                                         # (B or N, out)
 
 
 @MODELS.register("gat", "GAT (Veličković et al. 2018): multi-head additive attention, self-loops, ELU; "
