@@ -34,6 +34,7 @@ METRIC_COLUMNS: Dict[str, Any] = {
     "init_score": (lambda r: _at_init(r, "max_score"), None),
     # from analysis.massive (final model vs its own initialisation) and analysis.attack
     "ma_max_ratio": (lambda r: _massive(r, "max_ratio", max), None),
+    "ma_base_max_ratio": (lambda r: _massive(r, "max_ratio", max, state="base"), None),
     "ma_fraction": (lambda r: _massive_fraction(r), None),
     "ma_delta_ks": (lambda r: _massive(r, "delta_ks", max), None),
     "gain@0.01": (lambda r: _gain(r, 0.01), None),
@@ -42,8 +43,8 @@ METRIC_COLUMNS: Dict[str, Any] = {
 }
 
 
-def _massive(record: Dict[str, Any], key: str, reduce) -> Optional[float]:
-    rows = (record.get("massive") or {}).get("final") or []
+def _massive(record: Dict[str, Any], key: str, reduce, state: str = "final") -> Optional[float]:
+    rows = (record.get("massive") or {}).get(state) or []
     values = [row[key] for row in rows if row.get(key) is not None and not math.isnan(row[key])]
     return reduce(values) if values else None
 

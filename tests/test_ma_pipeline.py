@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark.leaderboard import render
+from benchmark.leaderboard import METRIC_COLUMNS, render
 from benchmark.runner import execute
 from benchmark.suites import load_suite
 from benchmark.sweep import expand
@@ -24,7 +24,7 @@ config:
 grid:
   model.ebt: [none, sink]
 leaderboard:
-  metrics: [test, ma_max_ratio, ma_fraction, ma_delta_ks, gain@0.01, gain@0.1]
+  metrics: [test, ma_max_ratio, ma_base_max_ratio, ma_fraction, ma_delta_ks, gain@0.01, gain@0.1]
 """
 
 
@@ -51,8 +51,12 @@ def test_analysis_records_files_and_leaderboard(tmp_path):
     final = load(plan.output_dir / summary.executed[0]["massive_files"]["final"])
     assert not np.array_equal(base["layers.0.attention/scores"], final["layers.0.attention/scores"])  # trained
     table = render(summary.executed, plan.suite.metrics)
-    for column in ("ma_max_ratio", "ma_fraction", "ma_delta_ks", "gain@0.01", "gain@0.1", "ebt"):
+    for column in ("ma_max_ratio", "ma_base_max_ratio", "ma_fraction", "ma_delta_ks", "gain@0.01", "gain@0.1", "ebt"):
         assert column in table
+    for record in summary.executed:  # the max-ratio columns read the final and the base state
+        for column, state in (("ma_max_ratio", "final"), ("ma_base_max_ratio", "base")):
+            want = max(row["max_ratio"] for row in record["massive"][state])
+            assert METRIC_COLUMNS[column][0](record) == pytest.approx(want)
 
 
 def test_analysis_off_leaves_the_run_unchanged(tmp_path):
