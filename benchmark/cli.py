@@ -106,15 +106,20 @@ def cmd_list(ns: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_plot(ns: argparse.Namespace) -> int:
-    suite_name, overrides = _split_suite(ns.overrides, required=True)
+def _suite_folder(args: List[str], command: str) -> (str, Path):
+    """``suite=NAME [output.dir=PATH]`` (nothing else) → ``(NAME, <output.dir>/<suite>)``."""
+    suite_name, overrides = _split_suite(args, required=True)
     out_dir = Path(str(overrides.pop("output.dir", "results")))
     if overrides:
-        raise ConfigError(f"plot takes suite= and output.dir= only; got {', '.join(overrides)}.")
+        raise ConfigError(f"{command} takes suite= and output.dir= only; got {', '.join(overrides)}.")
+    return suite_name, out_dir / Path(suite_name).stem
+
+
+def cmd_plot(ns: argparse.Namespace) -> int:
+    suite_name, folder = _suite_folder(ns.overrides, "plot")
     from benchmark.ma_plots import plot_massive  # matplotlib only when plotting
     from benchmark.plots import plot_suite
 
-    folder = out_dir / Path(suite_name).stem
     records = ResultStore(folder).records()
     paths = plot_suite(records, folder / "plots") + plot_massive(records, folder, folder / "plots")
     if not paths:
@@ -125,11 +130,8 @@ def cmd_plot(ns: argparse.Namespace) -> int:
 
 
 def cmd_reindex(ns: argparse.Namespace) -> int:
-    suite_name, overrides = _split_suite(ns.overrides, required=True)
-    out_dir = Path(str(overrides.pop("output.dir", "results")))
-    if overrides:
-        raise ConfigError(f"reindex takes suite= and output.dir= only; got {', '.join(overrides)}.")
-    store = ResultStore(out_dir / Path(suite_name).stem)
+    _, folder = _suite_folder(ns.overrides, "reindex")
+    store = ResultStore(folder)
     changed = store.reindex(record_ids)
     print(f"{changed} of {len(store.records())} records renamed to the current run ids in {store.folder}")
     return 0
