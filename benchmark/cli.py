@@ -73,7 +73,7 @@ def _report_problems(records: List[Dict[str, Any]], folder: Path) -> int:
         return 1
     if diverged:
         where = ", ".join(f"{r['run_id']} (epoch {r['diverged_epoch']})" for r in diverged[:5])
-        print(f"\n{len(diverged)} run(s) diverged (loss became NaN/Inf): {where}. They are kept as results "
+        print(f"\n{len(diverged)} run(s) diverged (training loss or predictions became NaN/Inf): {where}. They are kept as results "
               f"and counted in the leaderboard's 'diverged' column. To train them, lower train.lr, add "
               f"normalisation, or reduce model.layers; then rerun with --force.", file=sys.stderr)
         return 3

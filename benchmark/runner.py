@@ -130,7 +130,7 @@ def execute_run(run: Run, tasks: TaskCache, suite: str, provenance: Dict[str, An
                       diagnostics=result.diagnostics,
                       peak_memory_mb=peak, peak_memory_kind=kind)
         if result.status == "diverged":
-            record["message"] = f"loss became NaN/Inf at epoch {result.diverged_epoch}"
+            record["message"] = f"training loss or predictions became NaN/Inf at epoch {result.diverged_epoch}"
         elif analysis.enabled:
             record.update(analyse(model, task, analysis, run.config.train, run.seed, base_state,
                                   result.best_state, artifacts or Path(run.run_id)))

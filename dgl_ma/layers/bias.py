@@ -59,11 +59,18 @@ class ExplicitBias(nn.Module):
         """Normalise ``Σ w v`` (``weighted`` ``(N, H, d)``) by ``Σ w`` (``total`` ``(N, H, 1)``),
         including the bias slot or the per-message value bias."""
         if self.form == "sink":
-            return (weighted + sink_weight * self.v_sink) / (total + sink_weight + eps)
-        out = weighted / (total + eps)
+            return (weighted + sink_weight * self.v_sink) / _denominator(total + sink_weight, eps)
+        out = weighted / _denominator(total, eps)
         if self.form == "gnn_ma":  # Σ_j w_ij (v_j + v_b) / (Σ_j w_ij + ε)
-            out = out + (total / (total + eps)) * self.v_bias.transpose(0, 1)
+            out = out + (total / _denominator(total, eps)) * self.v_bias.transpose(0, 1)
         return out
+
+
+def _denominator(total: torch.Tensor, eps: float) -> torch.Tensor:
+    """``total + eps``, kept above the smallest positive float: a node without incoming edges
+    (an isolated atom, e.g. a counter-ion) has ``total = 0`` and gets a zero output rather than
+    0/0 = NaN when ``eps = 0`` (GraphiT's max-shifted softmax)."""
+    return (total + eps).clamp_min(torch.finfo(total.dtype).tiny)
 
 
 def aggregate(graph: dgl.DGLGraph, weights: torch.Tensor, values, bias: ExplicitBias,
@@ -98,7 +105,7 @@ def attention_weights(graph: dgl.DGLGraph, weights: torch.Tensor, sink_weight: O
     with graph.local_scope():
         graph.edata["w"] = weights
         graph.update_all(fn.copy_e("w", "m"), fn.sum("m", "z"))
-        total = graph.ndata["z"] + (sink_weight if sink_weight is not None else 0.0) + eps
+        total = _denominator(graph.ndata["z"] + (sink_weight if sink_weight is not None else 0.0), eps)
         _, dst = graph.edges()
         slot = sink_weight / total if sink_weight is not None else torch.zeros_like(total)
         return weights / total[dst], slot

@@ -178,6 +178,10 @@ class _GraphRunner:
         return result
 
 
+def _finite(outputs: Dict[str, Tuple[torch.Tensor, torch.Tensor]]) -> bool:
+    return all(bool(torch.isfinite(out).all()) for out, _ in outputs.values())
+
+
 def _scores(info: TaskInfo, metric: Metric, outputs) -> Dict[str, Dict[str, float]]:
     return {
         split: {"loss": float(task_loss(info, out, target)), metric.name: metric.compute(out, target)}
@@ -218,7 +222,14 @@ def fit(
         optimizer, mode="min", factor=cfg.lr_factor, patience=max(cfg.lr_patience, 1)
     )
 
-    scores = _scores(task.info, metric, runner.evaluate(model))
+    outputs = runner.evaluate(model)
+    if not _finite(outputs):
+        raise FloatingPointError(
+            "the untrained model's outputs contain NaN/Inf on the validation or test split (epoch 0), so no "
+            "metric can be computed: the model breaks on some input graph of this dataset (for example a node "
+            "without incoming edges, or an empty graph). Check the model on such a graph."
+        )
+    scores = _scores(task.info, metric, outputs)
     history = [{"epoch": 0, "train_loss": math.nan, "lr": cfg.lr, "seconds": 0.0,
                 **{f"{s}_{k}": v for s, d in scores.items() for k, v in d.items()}}]
     best = (0, scores)
@@ -243,7 +254,12 @@ def fit(
             status, stop_reason, diverged_epoch = "diverged", "diverged", epoch
             history.append({"epoch": epoch, "train_loss": train_loss, "lr": optimizer.param_groups[0]["lr"]})
             break
-        scores = _scores(task.info, metric, runner.evaluate(model))
+        outputs = runner.evaluate(model)
+        if not _finite(outputs):  # NaN/Inf predictions: diverged like a NaN loss, best epoch kept
+            status, stop_reason, diverged_epoch = "diverged", "diverged", epoch
+            history.append({"epoch": epoch, "train_loss": train_loss, "lr": optimizer.param_groups[0]["lr"]})
+            break
+        scores = _scores(task.info, metric, outputs)
         lr = optimizer.param_groups[0]["lr"]
         entry = {"epoch": epoch, "train_loss": train_loss, "lr": lr, "seconds": time.perf_counter() - tick,
                  **{f"{s}_{k}": v for s, d in scores.items() for k, v in d.items()}}
