@@ -252,10 +252,13 @@ def plot_grad_norms(profiles: Dict[Key, GradProfile], path: Path) -> Path:
 def plot_suite(records: List[Dict[str, Any]], out_dir: Path) -> List[Path]:
     """Write the suite's figures into ``out_dir`` (created) and return their paths.
 
-    Returns [] when no record is usable; the gradient figure is left out when no record has
+    Returns [] when no record is usable; the accuracy figure is left out when the records
+    span a single depth (nothing to plot against), the gradient figure when no record has
     epoch-0 diagnostics.
     """
     cells = {k: c for k, c in accuracy_cells(records).items() if c.n or c.diverged}
+    if len({depth for _, _, depth in cells}) < 2:
+        cells = {}
     profiles = init_grad_profiles(records)
     if not cells and not profiles:
         return []

@@ -114,14 +114,20 @@ def test_plot_suite_without_diagnostics_only_accuracy(tmp_path):
     assert not (tmp_path / "grad_norm_vs_layer.png").exists()
 
 
+def test_plot_suite_skips_accuracy_vs_depth_for_a_single_depth(tmp_path):
+    one_depth = [r for r in suite_records(diagnostics=False) if r["config"]["model"]["layers"] == 4]
+    assert one_depth and plot_suite(one_depth, tmp_path) == []
+    assert not (tmp_path / "accuracy_vs_depth.png").exists()
+
+
 def test_plot_suite_empty_or_unusable(tmp_path):
     assert plot_suite([], tmp_path / "a") == []
     assert not (tmp_path / "a").exists()
     assert plot_suite([record(status="failed", diagnostics=False)], tmp_path / "b") == []
 
 
-def test_plot_suite_single_depth_and_single_seed(tmp_path):
-    paths = plot_suite([record(layers=3, diagnostics=False)], tmp_path)
+def test_plot_suite_single_seed(tmp_path):
+    paths = plot_suite([record(layers=3, diagnostics=False), record(layers=5, diagnostics=False)], tmp_path)
     assert len(paths) == 1 and _is_png(paths[0], min_bytes=1_000)
 
 
