@@ -1,7 +1,5 @@
 """The deep_gat_quick / deep_gt_quick suites in CI size: tiny generated data, two epochs.
 Behaviour only (records, diagnostics, the LipschitzNorm bound, plots), never accuracy."""
-import os
-from pathlib import Path
 
 import pytest
 
@@ -10,6 +8,8 @@ from benchmark.plots import plot_suite
 from benchmark.runner import execute
 from benchmark.suites import load_suite
 from benchmark.sweep import expand
+
+from data_mirror import real_mirror
 
 TINY = {"train.epochs": 2, "train.diagnostics_every": 1, "seeds": [0], "model.layers": [1, 3], "model.hidden": 4,
         "model.heads": 2, "data": [{"name": "ring_transfer", "num_graphs": 20, "ring_size": 6, "missing_rate": 0},
@@ -46,9 +46,7 @@ def test_quick_suite_in_ci_size(suite_name, tmp_path):
 @pytest.mark.slow
 @pytest.mark.realdata
 def test_deep_gat_quick_on_cora_with_missing_features(tmp_path):
-    mirror = os.environ.get("DGL_MA_MIRROR")
-    if not mirror or not (Path(mirror) / "dgl" / "cora_v2_d697a464").is_dir():
-        pytest.skip("DGL_MA_MIRROR is not set (or lacks Cora): no offline data mirror to load Cora from")
+    real_mirror("dgl/cora_v2_d697a464")
     plan = expand(load_suite("deep_gat_quick"), {
         "train.epochs": 2, "seeds": [0], "model.layers": [2], "output.dir": str(tmp_path),
         "data": [{"name": "cora", "missing_rate": 100}], "data.root": str(tmp_path / "data"), "data.download": False})

@@ -6,7 +6,6 @@ offline mirror (``DGL_MA_MIRROR``, laid out like ``shared/data``) and skip witho
 import contextlib
 import hashlib
 import json
-import os
 import warnings
 from pathlib import Path
 
@@ -22,9 +21,10 @@ from dgl_ma.data.tu import FALLBACK_SEED, fallback_split, proteins_folder, publi
 from dgl_ma.errors import ConfigError, DataError
 from dgl_ma.metrics import METRICS
 
+from data_mirror import real_mirror
+
 ZINC, PROTEINS = "zinc_8af4f93b", "PROTEINS_8123a282"
 GNN_COMPARISON = "proteins/splits/gnn-comparison_PROTEINS_full_splits.json"
-MIRROR = os.environ.get("DGL_MA_MIRROR")   # read once: the fixture no_network unsets it for hermetic loads
 
 
 def snapshot(folder: Path):
@@ -229,16 +229,6 @@ def test_download_goes_through_ogb_and_failure_is_data_error(name, tmp_path, no_
 
 
 # --------------------------------------------------------------------------- real data (mirror)
-
-
-def real_mirror(*rel: str) -> Path:
-    mirror = MIRROR
-    if not mirror:
-        pytest.skip("DGL_MA_MIRROR is not set: no offline data mirror to load ZINC, TOX21 and PROTEINS from")
-    for r in rel:
-        if not (Path(mirror) / r).exists():
-            pytest.skip(f"the mirror {mirror} has no {r}")
-    return Path(mirror)
 
 
 @pytest.fixture(scope="module")

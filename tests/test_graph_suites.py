@@ -1,7 +1,5 @@
 """zinc_quick / tox21_quick / proteins_quick in CI size on the real (mirrored) data: every model
 trains and is recorded; PROTEINS aggregates over folds. Behaviour only, never accuracy."""
-import os
-from pathlib import Path
 
 import pytest
 
@@ -10,25 +8,16 @@ from benchmark.runner import execute
 from benchmark.suites import load_suite
 from benchmark.sweep import expand
 
+from data_mirror import real_mirror
+
 FOLDERS = {"zinc_quick": "zinc_8af4f93b", "tox21_quick": None, "proteins_quick": "PROTEINS_8123a282"}
-
-
-def mirror_or_skip(suite_name: str) -> str:
-    mirror = os.environ.get("DGL_MA_MIRROR")
-    if not mirror:
-        pytest.skip("DGL_MA_MIRROR is not set: no offline data mirror for the molecular/TU datasets")
-    folder = FOLDERS[suite_name]
-    needed = Path(mirror) / ("dgl/" + folder if folder else "tox21/tox21.csv")
-    if not needed.exists():
-        pytest.skip(f"the mirror {mirror} lacks {needed}")
-    return mirror
 
 
 @pytest.mark.slow
 @pytest.mark.realdata
 @pytest.mark.parametrize("suite_name", sorted(FOLDERS))
 def test_graph_quick_suite_in_ci_size(suite_name, tmp_path):
-    mirror_or_skip(suite_name)
+    real_mirror("dgl/" + FOLDERS[suite_name] if FOLDERS[suite_name] else "tox21/tox21.csv")
     suite = load_suite(suite_name)
     overrides = {"train.epochs": 1, "model.layers": 1, "data.subset": 32, "output.dir": str(tmp_path),
                  "data.root": str(tmp_path / "data"), "data.download": False}

@@ -1,8 +1,6 @@
 """Missing features (SSNC-MV), depends_on_seed, and the long-range tasks ring_transfer and
 tree_neighbors_match."""
 import math
-import os
-from pathlib import Path
 
 import dgl
 import networkx as nx
@@ -12,6 +10,8 @@ import torch
 from dgl_ma.data import DataConfig, NodeTask, TaskInfo, depends_on_seed, load_task
 from dgl_ma.data.missing import apply_missing_features
 from dgl_ma.errors import ConfigError
+
+from data_mirror import real_mirror
 
 MASKS = ("train_mask", "val_mask", "test_mask")
 
@@ -108,11 +108,7 @@ def test_depends_on_seed():
 @pytest.mark.realdata
 def test_cora_with_missing_features_from_mirror(tmp_path, monkeypatch):
     monkeypatch.delenv("DGL_REPO", raising=False)
-    mirror = os.environ.get("DGL_MA_MIRROR")
-    if not mirror:
-        pytest.skip("DGL_MA_MIRROR is not set: no offline data mirror to load Cora from")
-    if not (Path(mirror) / "dgl" / "cora_v2_d697a464").is_dir():
-        pytest.skip(f"the mirror {mirror} has no folder dgl/cora_v2_d697a464")
+    mirror = str(real_mirror("dgl/cora_v2_d697a464"))
     cfg = DataConfig(name="cora", root=str(tmp_path), mirror=mirror, download=False)
     base = load_task(cfg, 0)
     out = load_task(DataConfig(**{**vars(cfg), "missing_rate": 50}), 0)

@@ -13,6 +13,8 @@ from benchmark.suites import load_suite
 from benchmark.sweep import expand
 from dgl_ma.analysis.capture import load
 
+from data_mirror import real_mirror
+
 SUITE = """
 description: MA pipeline test
 config:
@@ -75,9 +77,7 @@ def test_analysis_off_leaves_the_run_unchanged(tmp_path):
 @pytest.mark.slow
 @pytest.mark.realdata
 def test_ma_zinc_quick_in_ci_size(tmp_path):
-    mirror = os.environ.get("DGL_MA_MIRROR")
-    if not mirror or not (Path(mirror) / "dgl" / "zinc_8af4f93b").is_dir():
-        pytest.skip("DGL_MA_MIRROR is not set (or lacks ZINC): no offline data mirror")
+    real_mirror("dgl/zinc_8af4f93b")
     suite = load_suite("ma_zinc_quick")
     plan = expand(suite, {"train.epochs": 1, "model.layers": 1, "data.subset": 32, "model.ebt": ["none", "gnn_ma"],
                           "model.use_bias": [False], "output.dir": str(tmp_path), "data.root": str(tmp_path / "data"),
