@@ -71,3 +71,6 @@ def test_report_finds_planted_activation_by_layer_and_bond_type():
     assert rows["b"]["graphs_above"] == 1 and rows["b"]["max_ratio"] > 5000
     assert abs(rows["a"]["delta_ks"]) < 1e-9          # identical layer: no change in KS
     assert rows["b"]["base_max_ratio"] < 1000
+    # an absolute threshold above the planted value removes it from the counts and the bond types alike
+    strict = {row["layer"]: row for row in report(trained, base, abs_threshold=1e9)}
+    assert strict["b"]["massive"] == 0 and strict["b"]["massive_by_edge_type"] == {}

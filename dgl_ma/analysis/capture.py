@@ -22,7 +22,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from dgl_ma.analysis.massive import REL_THRESHOLD, fit_gamma, ks_against, log_ratio_sample, ratios, summarize
+from dgl_ma.analysis.massive import (REL_THRESHOLD, GammaFit, fit_gamma, ks_against, log_ratio_sample,
+                                     massive_elements, ratios, summarize)
 from dgl_ma.probes import capture
 
 FORMAT_VERSION = 1
@@ -81,28 +82,54 @@ def load(path: Path) -> Dict[str, np.ndarray]:
     return out
 
 
+def _layer_rows(acts: Dict[str, np.ndarray], rel_threshold: float, abs_threshold: Optional[float]):
+    """Per layer of one state: ``(row, ratios, -log10 r sample, gamma fit)``, each computed once."""
+    graph_ids = torch.as_tensor(acts["graph"])
+    out = {}
+    for layer in acts["layers"]:
+        scores = torch.as_tensor(acts[f"{layer}/scores"].astype(np.float32))
+        r = ratios(scores)
+        x = log_ratio_sample(r)
+        fit = fit_gamma(x)
+        stats = summarize(scores, rel_threshold, abs_threshold, graph_ids=graph_ids, r=r)
+        massive = massive_elements(scores, r, rel_threshold, abs_threshold).any(dim=1).numpy()
+        types, counts = np.unique(acts["edge_type"][massive], return_counts=True)
+        row = {"layer": str(layer), **stats.as_dict(), "gamma": fit.__dict__,
+               "massive_by_edge_type": {int(t): int(c) for t, c in zip(types, counts)}}
+        out[str(layer)] = (row, r, x, fit)
+    return out
+
+
+def report_states(states: Dict[str, Dict[str, np.ndarray]], base: str = "base",
+                  rel_threshold: float = REL_THRESHOLD, abs_threshold: Optional[float] = None
+                  ) -> Dict[str, List[Dict[str, Any]]]:
+    """:func:`report` of several states of one model, each compared with ``states[base]`` when
+    that exists (the base state itself without comparison); every state's ratios and gamma fits
+    are computed once."""
+    layers = {name: _layer_rows(acts, rel_threshold, abs_threshold) for name, acts in states.items()}
+    reference = layers.get(base, {})
+    reports = {}
+    for name, per_layer in layers.items():
+        rows = []
+        for layer, (row, r, x, fit) in per_layer.items():
+            if name != base and layer in reference:
+                _, base_r, _, base_fit = reference[layer]
+                row.update(_compare(fit, x, base_r, base_fit))
+            rows.append(row)
+        reports[name] = rows
+    return reports
+
+
+def _compare(fit: GammaFit, x: np.ndarray, base_r: torch.Tensor, base_fit: GammaFit) -> Dict[str, float]:
+    return {"base_max_ratio": float(base_r[torch.isfinite(base_r)].max()), "base_ks": base_fit.ks,
+            "delta_ks": fit.ks - base_fit.ks, "ks_trained_vs_base_fit": ks_against(x, base_fit)}
+
+
 def report(trained: Dict[str, np.ndarray], base: Optional[Dict[str, np.ndarray]] = None,
            rel_threshold: float = REL_THRESHOLD, abs_threshold: Optional[float] = None) -> List[Dict[str, Any]]:
     """One dict per layer: counts (:func:`~dgl_ma.analysis.massive.summarize`), the gamma fit of
     ``-log10 r`` with its KS, and with ``base`` the base model's KS and ``delta_ks`` =
-    KS(trained vs its fit) − KS(base vs its fit); massive counts per edge type."""
-    rows = []
-    graph_ids = torch.as_tensor(trained["graph"])
-    for layer in trained["layers"]:
-        scores = torch.as_tensor(trained[f"{layer}/scores"].astype(np.float32))
-        stats = summarize(scores, rel_threshold, abs_threshold, graph_ids=graph_ids)
-        r = ratios(scores)
-        fit = fit_gamma(log_ratio_sample(r))
-        massive = (torch.isfinite(r) & (r > rel_threshold)).any(dim=1).numpy()
-        types, counts = np.unique(trained["edge_type"][massive], return_counts=True)
-        row = {"layer": str(layer), **stats.as_dict(), "gamma": fit.__dict__,
-               "massive_by_edge_type": {int(t): int(c) for t, c in zip(types, counts)}}
-        if base is not None and f"{layer}/scores" in base:
-            base_r = ratios(torch.as_tensor(base[f"{layer}/scores"].astype(np.float32)))
-            base_fit = fit_gamma(log_ratio_sample(base_r))
-            row["base_max_ratio"] = float(base_r[torch.isfinite(base_r)].max())
-            row["base_ks"] = base_fit.ks
-            row["delta_ks"] = fit.ks - base_fit.ks
-            row["ks_trained_vs_base_fit"] = ks_against(log_ratio_sample(r), base_fit)
-        rows.append(row)
-    return rows
+    KS(trained vs its fit) − KS(base vs its fit); massive counts per edge type (same thresholds
+    as the counts)."""
+    states = {"trained": trained, **({"base": base} if base is not None else {})}
+    return report_states(states, "base", rel_threshold, abs_threshold)["trained"]

@@ -58,15 +58,26 @@ class LayerStats:
         return dict(self.__dict__)
 
 
-def summarize(scores: torch.Tensor, rel_threshold: float = REL_THRESHOLD, abs_threshold: Optional[float] = None,
-              graph_ids: Optional[torch.Tensor] = None, median: str = "edge") -> LayerStats:
-    """Count massive elements of one layer's ``S``; ``graphs_above`` when ``graph_ids`` is given
-    (graphs whose largest ratio exceeds ``rel_threshold``)."""
-    r = ratios(scores, graph_ids, median)
-    finite = torch.isfinite(r)
-    massive = finite & (r > rel_threshold)
+def massive_elements(scores: torch.Tensor, r: torch.Tensor, rel_threshold: float = REL_THRESHOLD,
+                     abs_threshold: Optional[float] = None) -> torch.Tensor:
+    """Boolean ``(E, F)`` mask of the massive elements: finite ``r > rel_threshold`` and, with
+    ``abs_threshold``, ``|S| > abs_threshold``. ``r`` are the ratios of ``scores``."""
+    massive = torch.isfinite(r) & (r > rel_threshold)
     if abs_threshold is not None:
         massive &= scores.detach().reshape(r.shape).abs() > abs_threshold
+    return massive
+
+
+def summarize(scores: torch.Tensor, rel_threshold: float = REL_THRESHOLD, abs_threshold: Optional[float] = None,
+              graph_ids: Optional[torch.Tensor] = None, median: str = "edge",
+              r: Optional[torch.Tensor] = None) -> LayerStats:
+    """Count massive elements of one layer's ``S``; ``graphs_above`` when ``graph_ids`` is given
+    (graphs whose largest ratio exceeds ``rel_threshold``). ``r``: the ratios, when the caller
+    has them already (``ratios(scores, graph_ids, median)``)."""
+    if r is None:
+        r = ratios(scores, graph_ids, median)
+    finite = torch.isfinite(r)
+    massive = massive_elements(scores, r, rel_threshold, abs_threshold)
     graphs_above = None
     if graph_ids is not None:
         hit = massive.any(dim=1)

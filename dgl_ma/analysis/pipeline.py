@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Optional
 import torch
 
 from dgl_ma.analysis.attack import SIGMAS, attack
-from dgl_ma.analysis.capture import collect, report, save
+from dgl_ma.analysis.capture import collect, report_states, save
 from dgl_ma.analysis.massive import REL_THRESHOLD
 from dgl_ma.errors import ConfigError
 from dgl_ma.train.engine import TrainConfig, split_batches, task_loss
@@ -59,9 +59,7 @@ def analyse(model: torch.nn.Module, task, cfg: AnalysisConfig, train: TrainConfi
                 acts[name] = collect(model, batches, cfg.cap_edges)
                 files[name] = artifacts.with_name(f"{artifacts.name}.{name}.npz")
                 save(files[name], acts[name], cfg.cap_edges)
-            out["massive"] = {name: report(acts[name], None if name == "base" else acts["base"],
-                                           cfg.rel_threshold, cfg.abs_threshold)
-                              for name in ("base", "final", "best")}
+            out["massive"] = report_states(acts, "base", cfg.rel_threshold, cfg.abs_threshold)
             out["massive_files"] = {name: path.name for name, path in files.items()}
         if cfg.attack:
             model.load_state_dict(best_state)
