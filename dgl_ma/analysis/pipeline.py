@@ -49,7 +49,7 @@ def analyse(model: torch.nn.Module, task, cfg: AnalysisConfig, train: TrainConfi
     """Return the record fields ``massive`` / ``massive_files`` / ``attack``; ``artifacts`` is the
     path prefix of the activation files. The model ends with its final weights again."""
     final_state = copy.deepcopy(model.state_dict())
-    batches = split_batches(model, task, "test", train, seed)
+    batches = split_batches(model, task, "test", train)
     out: Dict[str, Any] = {}
     try:
         if cfg.massive:

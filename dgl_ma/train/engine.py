@@ -3,7 +3,7 @@
 Adam, ``ReduceLROnPlateau`` on the validation loss, early stopping on the validation loss,
 stop when the learning rate falls below ``min_lr`` or the time budget is spent, and the test
 metric reported at the epoch with the best validation metric (OGB's protocol). A NaN or Inf
-training loss ends the run as ``diverged`` with its epoch.
+training loss or prediction ends the run as ``diverged`` with its epoch.
 """
 import copy
 import math
@@ -125,21 +125,26 @@ class _NodeRunner:
         return {s: (out[self.masks[s]].cpu(), self.label[self.masks[s]].cpu()) for s in ("val", "test")}
 
 
+def _graph_loader(model: GraphModel, samples, batch_size: int,
+                  generator: Optional[torch.Generator] = None) -> GraphDataLoader:
+    """``(graph, target)`` samples, each graph prepared by the model, in batches; shuffled with
+    ``generator`` when one is given."""
+    return GraphDataLoader([(model.prepare_graph(g), y) for g, y in samples], batch_size=batch_size,
+                           shuffle=generator is not None, generator=generator)
+
+
 class _GraphRunner:
     """Mini-batched steps over lists of graphs with DGL's ``GraphDataLoader``."""
 
     def __init__(self, model: GraphModel, task: GraphTask, device: torch.device, batch_size: int, seed: int):
         self.info = task.info
         self.device = device
-        prepared = {name: [(model.prepare_graph(g), y) for g, y in samples] for name, samples in task.splits()}
-        self.fixed_batch = dgl.batch([g for g, _ in prepared["train"][:batch_size]]).to(device)
-        self.fixed_target = torch.stack([y for _, y in prepared["train"][:batch_size]]).to(device)
         shuffle_rng = torch.Generator().manual_seed(seed)
-        self.loaders = {
-            name: GraphDataLoader(samples, batch_size=batch_size, shuffle=name == "train",
-                                  generator=shuffle_rng if name == "train" else None)
-            for name, samples in prepared.items()
-        }
+        self.loaders = {name: _graph_loader(model, samples, batch_size, shuffle_rng if name == "train" else None)
+                        for name, samples in task.splits()}
+        first = self.loaders["train"].dataset[:batch_size]
+        self.fixed_batch = dgl.batch([g for g, _ in first]).to(device)
+        self.fixed_target = torch.stack([y for _, y in first]).to(device)
 
     def train_loss(self, model) -> torch.Tensor:
         """Loss on a fixed first training batch (used by the diagnostics)."""
@@ -159,10 +164,6 @@ class _GraphRunner:
             total += loss.item() * len(target)
             count += len(target)
         return total / max(count, 1)
-
-    def batches(self, split: str):
-        """The split's prepared graph batches (in order) with their targets, on the device."""
-        return [(graph.to(self.device), target.to(self.device)) for graph, target in self.loaders[split]]
 
     @torch.no_grad()
     def evaluate(self, model) -> Dict[str, Tuple[torch.Tensor, torch.Tensor]]:
@@ -197,10 +198,16 @@ def _runner(model: GraphModel, task, cfg: TrainConfig, seed: int):
     return _GraphRunner(model, task, device, cfg.batch_size, seed)
 
 
-def split_batches(model: GraphModel, task, split: str, cfg: TrainConfig, seed: int = 0):
-    """``[(prepared graph batch, targets), ...]`` of one split, as the engine feeds them to the
-    model (for analyses of a trained model: activation capture, attacks)."""
-    return _runner(model, task, cfg, seed).batches(split)
+def split_batches(model: GraphModel, task, split: str, cfg: TrainConfig):
+    """``[(prepared graph batch, targets), ...]`` of one split, in order, as the engine feeds
+    them to the model (for analyses of a trained model: activation capture, attacks). Only that
+    split is prepared."""
+    device = resolve_device(cfg.device)
+    model.to(device)
+    if isinstance(task, NodeTask):
+        return _NodeRunner(model, task, device).batches(split)
+    loader = _graph_loader(model, dict(task.splits())[split], cfg.batch_size)
+    return [(graph.to(device), target.to(device)) for graph, target in loader]
 
 
 def fit(
@@ -250,12 +257,8 @@ def fit(
         tick = time.perf_counter()
         train_loss = runner.train_epoch(model, optimizer)
         train_seconds += time.perf_counter() - tick
-        if not math.isfinite(train_loss):
-            status, stop_reason, diverged_epoch = "diverged", "diverged", epoch
-            history.append({"epoch": epoch, "train_loss": train_loss, "lr": optimizer.param_groups[0]["lr"]})
-            break
-        outputs = runner.evaluate(model)
-        if not _finite(outputs):  # NaN/Inf predictions: diverged like a NaN loss, best epoch kept
+        outputs = runner.evaluate(model) if math.isfinite(train_loss) else None
+        if outputs is None or not _finite(outputs):  # NaN/Inf loss or predictions; the best epoch is kept
             status, stop_reason, diverged_epoch = "diverged", "diverged", epoch
             history.append({"epoch": epoch, "train_loss": train_loss, "lr": optimizer.param_groups[0]["lr"]})
             break
