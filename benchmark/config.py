@@ -6,6 +6,7 @@ type names the expected one; range checks live in each dataclass's ``__post_init
 """
 import dataclasses
 import difflib
+import functools
 import re
 import typing
 from dataclasses import dataclass, field
@@ -164,6 +165,16 @@ def defaults() -> DictConfig:
     return OmegaConf.structured(RunConfig)
 
 
+@functools.lru_cache(maxsize=None)
+def _flat_defaults() -> Dict[str, Any]:
+    return flatten(OmegaConf.to_container(defaults()))
+
+
+def flat_defaults() -> Dict[str, Any]:
+    """The schema defaults as one flat ``{dotted key: value}`` dict (built once per process)."""
+    return dict(_flat_defaults())
+
+
 def to_run_config(cfg: DictConfig) -> RunConfig:
     """Instantiate the dataclasses, which runs every ``__post_init__`` range check."""
     try:
@@ -184,7 +195,7 @@ def identity(cfg: Mapping[str, Any]) -> Dict[str, Any]:
     not change the ids of existing runs (their records stay "finished")."""
     container = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
     flat = flatten(container)
-    default = flatten(OmegaConf.to_container(defaults()))
+    default = flat_defaults()
     kept = {k: v for k, v in sorted(flat.items())
             if k not in LOCATION_KEYS and not k.startswith("output.") and (k not in default or default[k] != v)}
     return {"_schema": IDENTITY_SCHEMA, **kept}

@@ -16,9 +16,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import numpy as np
 from tabulate import tabulate
 
-from omegaconf import OmegaConf
-
-from benchmark.config import LOCATION_KEYS, defaults, flatten
+from benchmark.config import LOCATION_KEYS, flat_defaults, flatten
 from dgl_ma.errors import ConfigError
 
 # column name -> (value of a record, direction: "metric" follows the dataset's metric, "min"/"max" fixed)
@@ -64,7 +62,7 @@ def _at_init(record: Dict[str, Any], key: str) -> Optional[float]:
     values = [layer[key] for layer in diagnostics[0]["layers"] if layer[key] is not None] if diagnostics else []
     return max(values) if values else None
 FORMATS = {"github": "github", "latex": "latex_booktabs", "csv": "csv"}
-DEFAULTS = flatten(OmegaConf.to_container(defaults()))
+DEFAULTS = flat_defaults()
 FOOTER = (
     "mean ± sample std (ddof=1) over the finished runs (n: seeds, and folds where the suite "
     "aggregates over them); test and val scores at the "
