@@ -8,7 +8,7 @@ import dgl.function as fn
 import torch
 from torch import nn
 
-from dgl_ma.layers.bias import ExplicitBias, aggregate, attention_weights
+from dgl_ma.layers.bias import ExplicitBias, aggregate, attention_weights, clamped_exp
 from dgl_ma.layers.block import BLOCK_NORMS
 from dgl_ma.probes import Probed
 
@@ -65,9 +65,7 @@ class EdgeAttention(Probed, nn.Module):
             scores = graph.edata["kq"] / math.sqrt(self.head_dim) * self.edge(e).view(shape)
         scores = self.bias.adjust_scores(graph, q, scores)
         self.record("scores", scores)
-        weights = torch.exp(scores.sum(-1, keepdim=True).clamp(-5, 5))              # (E, H, 1)
-        sink_logit = self.bias.sink_logit(q)
-        sink = torch.exp(sink_logit.clamp(-5, 5)) if sink_logit is not None else None
+        weights, sink = clamped_exp(self.bias, q, scores.sum(-1, keepdim=True))      # (E, H, 1), (N, H, 1)
         out = aggregate(graph, weights, v, self.bias, sink)                          # (N, H, d)
         if get_attention:
             return (out, scores, *attention_weights(graph, weights, sink))

@@ -14,7 +14,8 @@ from dgl_ma.errors import ConfigError
 from dgl_ma.models.base import MODELS, GraphModel, ModelConfig
 from dgl_ma.models.full_graph import complete_graph, diffusion_kernel, random_walk_kernel
 from dgl_ma.models.heads import TaskHead, edge_encoder, node_encoder
-from dgl_ma.layers.bias import EBT_FORMS, ExplicitBias, aggregate, attention_weights
+from dgl_ma.layers.bias import (EBT_FORMS, ExplicitBias, aggregate, attention_weights, clamped_exp,
+                               max_shifted_exp)
 from dgl_ma.layers.block import BLOCK_NORMS, TransformerBlock
 from dgl_ma.probes import Probed
 
@@ -38,7 +39,9 @@ class KernelAttention(Probed, nn.Module):
         \alpha_{ij} = \frac{\exp(\sum_d S_{ij})\,\kappa_{ij}}{\sum_l \exp(\sum_d S_{il})\,\kappa_{il}}
 
     computed stably as ``exp(logit - max)`` normalised per node; ``P`` (edge-feature gate) is
-    optional and ``κ = 1`` without kernel. ``shared_qk`` uses one projection for queries and keys
+    optional. Without kernel (``graphit_sparse``, the MA paper's variant) the weights are its
+    clamped exponential instead, ``w = exp(clamp(Σ_d S, −5, 5))``, ``h_i = Σ_j w V_j / (Σ_j w + 10^{-6})``
+    (:func:`dgl_ma.layers.bias.clamped_exp`), the same as GT's core. ``shared_qk`` uses one projection for queries and keys
     (symmetric attention); ``ebt`` adds the Explicit Bias Term, whose sink slot (κ = 1) joins
     the softmax. Records ``S`` (``S'`` with ``gnn_ma``) as the ``"scores"`` probe, ``(E, H, d)``.
 
@@ -68,20 +71,16 @@ class KernelAttention(Probed, nn.Module):
         scores = self.bias.adjust_scores(graph, q, scores)
         self.record("scores", scores)
         logits = scores.sum(-1, keepdim=True)                                          # (E, H, 1)
-        if log_kernel is not None:
-            logits = logits + log_kernel.view(-1, 1, 1)
-        sink_logit = self.bias.sink_logit(q)                                           # (N, H, 1) or None
-        with graph.local_scope():  # softmax over N(i) (and the sink slot), shifted by its maximum
-            graph.edata["l"] = logits
-            graph.update_all(fn.copy_e("l", "m"), fn.max("m", "c"))
-            shift = graph.ndata["c"] if sink_logit is None else torch.maximum(graph.ndata["c"], sink_logit)
-            shift = shift.detach()
-        _, dst = graph.edges()
-        weights = torch.exp(logits - shift[dst])
-        sink = torch.exp(sink_logit - shift) if sink_logit is not None else None
-        out = aggregate(graph, weights, v, self.bias, sink, eps=0.0)
+        if log_kernel is None:  # the MA paper's sparse GraphiT: its clamped exponential
+            weights, sink = clamped_exp(self.bias, q, logits)
+            out = aggregate(graph, weights, v, self.bias, sink)
+            attention = (lambda: attention_weights(graph, weights, sink))
+        else:
+            weights, sink = max_shifted_exp(graph, self.bias, q, logits + log_kernel.view(-1, 1, 1))
+            out = aggregate(graph, weights, v, self.bias, sink, eps=0.0)
+            attention = (lambda: attention_weights(graph, weights, sink, eps=0.0))
         if get_attention:
-            return (out, scores, *attention_weights(graph, weights, sink, eps=0.0))
+            return (out, scores, *attention())
         return out, scores
 
 

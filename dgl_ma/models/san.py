@@ -16,7 +16,7 @@ from dgl_ma.models.full_graph import complete_graph, normalized_laplacian
 from dgl_ma.layers.block import TransformerBlock
 from dgl_ma.models.graphit import check_norm
 from dgl_ma.models.heads import TaskHead, edge_encoder, node_encoder
-from dgl_ma.layers.bias import ExplicitBias, aggregate, attention_weights
+from dgl_ma.layers.bias import ExplicitBias, aggregate, attention_weights, clamped_exp
 from dgl_ma.probes import Probed
 
 
@@ -59,9 +59,9 @@ class SANAttention(Probed, nn.Module):
         self.record("scores", scores)
         real_weight = 1.0 / (1.0 + self.gamma)
         weight = torch.where(real, real_weight, self.gamma / (1.0 + self.gamma))
-        weights = torch.exp(scores.sum(-1, keepdim=True).clamp(-5, 5)) * weight        # (E, H, 1)
-        sink_logit = self.bias.sink_logit(q1)
-        sink = torch.exp(sink_logit.clamp(-5, 5)) * real_weight if sink_logit is not None else None
+        weights, sink = clamped_exp(self.bias, q1, scores.sum(-1, keepdim=True))
+        weights = weights * weight                                                   # (E, H, 1)
+        sink = sink * real_weight if sink is not None else None
         values = {"v1": self.real["value"](h).view(shape), "v2": fake["value"](h).view(shape)}  # (N, H, d)
         out = aggregate(graph, weights, values, self.bias, sink,
                         message=lambda edges: torch.where(real, edges.src["v1"], edges.src["v2"]))
