@@ -76,3 +76,79 @@ def test_graphit_sparse_explicit_bias_changes_the_attention(form):
     out, _ = att(g, h, e)
     out.pow(2).sum().backward()
     assert all(p.grad.abs().max() > 1e-6 for p in att.bias.parameters())
+
+
+# --------------------------------------------------------------------------- dropout placement
+def reference_block(block, h, attention_out, dropout):
+    """gnn-ma's ``GraphiT_GT_Layer`` / ``SAN_GT_Layer`` (and graphtransformer's node stream) after
+    the attention: dropout → O → residual → norm; FFN = Linear → ReLU → dropout → Linear;
+    residual → norm. Dropout inside the FFN only, never on its output."""
+    import torch.nn.functional as F
+
+    x = F.dropout(attention_out.flatten(1), dropout, training=True)
+    h = block.norm1(h + block.out(x))
+    ffn = block.ffn
+    y = ffn[3](F.dropout(F.relu(ffn[0](h)), dropout, training=True))
+    return block.norm2(h + y)
+
+
+@pytest.mark.parametrize("norm", ["batchnorm", "layernorm"])
+def test_transformer_block_drops_out_after_attention_and_inside_the_ffn_only(norm):
+    from dgl_ma.layers.block import TransformerBlock
+
+    g, h, e = case("homogeneous")
+    torch.manual_seed(0)
+    block = TransformerBlock(KernelAttention(DIM, HEADS), DIM, dropout=0.5, norm=norm).double().train()
+    attention_out, _ = block.attention(g, h, e)
+    torch.manual_seed(1)
+    ours = block(g, h, e)
+    torch.manual_seed(1)
+    ref = reference_block(block, h, attention_out, 0.5)
+    torch.testing.assert_close(ours, ref, rtol=0, atol=1e-12)
+
+
+def test_gt_layer_drops_out_after_attention_and_inside_the_ffns_only():
+    """graphtransformer ``graph_transformer_edge_layer.py``: the same placement on both streams,
+    in the order h-attention, e-attention, FFN_h, FFN_e."""
+    import torch.nn.functional as F
+
+    from dgl_ma.layers.edge_attention import GTLayer
+
+    g, h, e = case("homogeneous")
+    torch.manual_seed(0)
+    layer = GTLayer(DIM, HEADS, dropout=0.5).double().train()
+    h_att, scores = layer.attention(g, h, e)
+    torch.manual_seed(1)
+    ours_h, ours_e = layer(g, h, e)
+    torch.manual_seed(1)
+    hh = layer.norm1_h(h + layer.out_h(F.dropout(h_att.flatten(1), 0.5, training=True)))
+    ee = layer.norm1_e(e + layer.out_e(F.dropout(scores.flatten(1), 0.5, training=True)))
+    ffn = lambda f, x: f[3](F.dropout(F.relu(f[0](x)), 0.5, training=True))  # noqa: E731
+    hh = layer.norm2_h(hh + ffn(layer.ffn_h, hh))
+    ee = layer.norm2_e(ee + ffn(layer.ffn_e, ee))
+    torch.testing.assert_close(ours_h, hh, rtol=0, atol=1e-12)
+    torch.testing.assert_close(ours_e, ee, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["gt", "graphit", "graphit_sparse", "san", "san_sparse"])
+def test_input_embedding_dropout_is_its_own_key(name):
+    """The authors' ``in_feat_dropout`` (0 in every reference config) is ``model.input_dropout``;
+    ``model.dropout`` (inside the layers) no longer touches the input embedding."""
+    import dgl
+
+    from dgl_ma.data.task import TaskInfo
+    from dgl_ma.models import ModelConfig, build_model
+
+    task = TaskInfo("graph", 1, 1, "l1", "mae", node_vocab=6, edge_vocab=4)
+    g = dgl.to_bidirected(dgl.graph(([0, 1, 2, 3], [1, 2, 3, 4])))
+    g.ndata["feat"], g.edata["feat"] = torch.arange(5) % 6, torch.ones(g.num_edges(), dtype=torch.long)
+    for input_dropout, dropped in ((0.0, False), (0.5, True)):
+        torch.manual_seed(0)
+        model = build_model(ModelConfig(name=name, layers=1, hidden=4, heads=2, norm="layernorm", dropout=0.5,
+                                        input_dropout=input_dropout), task).train()
+        prepared = model.prepare_graph(g)
+        seen = {}
+        model.layers[0].register_forward_pre_hook(lambda _m, args: seen.update(h=args[1]))
+        model(prepared, prepared.ndata["feat"])
+        embedding = model.node_encoder(prepared.ndata["feat"])
+        assert torch.equal(seen["h"], embedding) != dropped

@@ -8,8 +8,10 @@ BLOCK_NORMS = {"batchnorm": nn.BatchNorm1d, "layernorm": nn.LayerNorm, "none": l
 
 
 class TransformerBlock(nn.Module):
-    """``h ← Norm(h + O(attention(graph, h, ...))); h ← Norm(h + FFN(h))``, FFN D → 2D → D with
-    ReLU, dropout after the attention and inside the FFN. ``attention`` returns
+    """``h ← Norm(h + O(dropout(attention(graph, h, ...)))); h ← Norm(h + FFN(h))``, FFN
+    D → 2D → D with ReLU and dropout inside (Linear → ReLU → dropout → Linear), none on its
+    output: the layer of the MA study's GraphiT and SAN (msorbi/gnn-ma ``graphit_gt_layer.py``,
+    ``san_gt_layer.py``; DevinKreuzer/SAN ``graph_transformer_layer.py``). ``attention`` returns
     ``(out (N, H, d), S)``; extra forward arguments are handed to it.
 
     Shapes: ``h`` ``(N, D)`` → ``(N, D)``.
@@ -26,4 +28,4 @@ class TransformerBlock(nn.Module):
     def forward(self, graph: dgl.DGLGraph, h: torch.Tensor, *attention_args) -> torch.Tensor:
         att, _ = self.attention(graph, h, *attention_args)
         h = self.norm1(h + self.out(self.dropout(att.flatten(1))))
-        return self.norm2(h + self.dropout(self.ffn(h)))
+        return self.norm2(h + self.ffn(h))

@@ -79,9 +79,11 @@ class GTLayer(Probed, nn.Module):
         h \leftarrow \mathrm{Norm}(h + O_h(h')), \quad e \leftarrow \mathrm{Norm}(e + O_e(S)), \quad
         x \leftarrow \mathrm{Norm}(x + \mathrm{FFN}(x)) \text{ for } x \in \{h, e\}
 
-    with :class:`EdgeAttention`, FFN :math:`D \to 2D \to D` (ReLU), Norm = BatchNorm or LayerNorm
-    (or none), dropout after the attention and inside the FFN. Records the ``"output"`` probe
-    (node states after the layer).
+    with :class:`EdgeAttention`, FFN :math:`D \to 2D \to D` (Linear → ReLU → dropout → Linear),
+    Norm = BatchNorm or LayerNorm (or none), dropout after the attention and inside the FFN,
+    none on the FFN output (graphdeeplearning/graphtransformer
+    ``layers/graph_transformer_edge_layer.py``). Records the ``"output"`` probe (node states
+    after the layer).
 
     Shapes: ``h`` :math:`(N, D)`, ``e`` :math:`(E, D)` → the same.
     """
@@ -101,7 +103,7 @@ class GTLayer(Probed, nn.Module):
         h_att, scores = self.attention(graph, h, e)                              # (N,H,d), (E,H,d)
         h = self.norm1_h(h + self.out_h(self.dropout(h_att.flatten(1))))        # (N, D)
         e = self.norm1_e(e + self.out_e(self.dropout(scores.flatten(1))))       # (E, D)
-        h = self.norm2_h(h + self.dropout(self.ffn_h(h)))
-        e = self.norm2_e(e + self.dropout(self.ffn_e(e)))
+        h = self.norm2_h(h + self.ffn_h(h))
+        e = self.norm2_e(e + self.ffn_e(e))
         self.record("output", h)
         return h, e

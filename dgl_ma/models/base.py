@@ -15,6 +15,9 @@ class ModelConfig:
     """Hyper-parameters shared by the attention models (nanoGPT-style: one flat dataclass).
 
     ``hidden`` is the width per head; a layer's output width is ``heads * hidden``.
+    ``dropout``: inside the layers (GT, GraphiT, SAN: after the attention and inside the FFN;
+    the deep stacks: before every layer); ``input_dropout``: on the input node embedding of GT,
+    GraphiT and SAN (the authors' ``in_feat_dropout``, 0 in their configurations).
     ``readout`` pools node states for graph-level tasks and is ignored for node tasks.
     ``norm`` selects attention and/or feature normalisation; each model lists its choices.
     ``pos_enc``: number of Laplacian eigenvectors used as positional encoding (0 = none).
@@ -29,6 +32,7 @@ class ModelConfig:
     hidden: int = 8
     heads: int = 4
     dropout: float = 0.0
+    input_dropout: float = 0.0
     attn_dropout: float = 0.0
     residual: bool = False
     readout: str = "mean"
@@ -45,7 +49,7 @@ class ModelConfig:
             raise ConfigError(f"model.layers must be at least 1, got {self.layers}.")
         if self.hidden < 1 or self.heads < 1:
             raise ConfigError(f"model.hidden and model.heads must be positive, got {self.hidden} and {self.heads}.")
-        for key in ("dropout", "attn_dropout"):
+        for key in ("dropout", "input_dropout", "attn_dropout"):
             value = getattr(self, key)
             if not 0.0 <= value < 1.0:
                 raise ConfigError(f"model.{key} must lie in [0, 1), got {value}.")

@@ -101,7 +101,7 @@ class GraphiTNet(GraphModel):
         self.node_encoder = node_encoder(task, dim)
         self.edge_encoder = edge_encoder(task, dim)
         self.no_edge = nn.Parameter(torch.randn(dim)) if self.full else None   # pairs that are not edges
-        self.dropout = nn.Dropout(cfg.dropout)
+        self.input_dropout = nn.Dropout(cfg.input_dropout)
         self.layers = nn.ModuleList(
             TransformerBlock(KernelAttention(dim, cfg.heads, cfg.shared_qk, cfg.use_bias, cfg.ebt), dim, cfg.dropout, cfg.norm)
             for _ in range(cfg.layers))
@@ -124,7 +124,7 @@ class GraphiTNet(GraphModel):
         return full
 
     def forward(self, graph: dgl.DGLGraph, feat: torch.Tensor) -> torch.Tensor:
-        h = self.dropout(self.node_encoder(feat))                                    # (N, D)
+        h = self.input_dropout(self.node_encoder(feat))                                    # (N, D)
         e = self.edge_encoder(graph.edata["feat"]) if self.edge_encoder is not None else None
         if self.full:
             real = graph.edata["real"].unsqueeze(-1)                                 # (E, 1)

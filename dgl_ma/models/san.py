@@ -106,7 +106,7 @@ class SANNet(GraphModel):
         self.lpe = LearnedPositionalEncoding(pe_dim) if self.eigenpairs else None
         self.edge_encoder = edge_encoder(task, dim)
         self.no_edge = nn.Parameter(torch.randn(dim)) if self.edge_encoder is None else None
-        self.dropout = nn.Dropout(cfg.dropout)
+        self.input_dropout = nn.Dropout(cfg.input_dropout)
         gamma = cfg.fake_edge_gamma if self.full else 0.0
         self.layers = nn.ModuleList(
             TransformerBlock(SANAttention(dim, cfg.heads, gamma, cfg.use_bias, self.full, cfg.ebt), dim, cfg.dropout, cfg.norm)
@@ -140,7 +140,7 @@ class SANNet(GraphModel):
             if self.training:  # eigenvectors are defined up to sign
                 vec = vec * (torch.randint(0, 2, (1, vec.shape[1]), device=vec.device) * 2 - 1)
             h = torch.cat([h, self.lpe(graph.ndata["eigval"], vec, graph.ndata["eigpad"])], dim=-1)
-        h = self.dropout(h)                                                          # (N, D)
+        h = self.input_dropout(h)                                                          # (N, D)
         real = graph.edata["real"]
         if self.edge_encoder is not None:
             e = self.edge_encoder(graph.edata["feat"])                               # (E, D)
