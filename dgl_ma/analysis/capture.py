@@ -8,9 +8,11 @@ and its edge type (the first column of the integer edge feature: the bond type o
 -1 when unknown).
 
 :func:`save` / :func:`load` store that as one compressed ``.npz`` per model state, documented
-keys ``<layer>/scores`` (float16), ``graph``, ``real`` and ``edge_type`` (int), and ``meta``
-(JSON: format version, cap, layer names), so the statistics can be recomputed without
-retraining. :func:`report` compares a trained state with the base model (the run's own
+keys ``<layer>/scores`` (float32, the dtype the model computed them in: lossless, so the
+massive values themselves — float16 would turn any ``|S| ≥ 65 504`` into inf — survive),
+``graph``, ``real`` and ``edge_type`` (int), and ``meta`` (JSON: format version, cap, layer
+names), so the statistics can be recomputed without retraining. Files of format 1 (float16
+scores) still load. :func:`report` compares a trained state with the base model (the run's own
 initialisation).
 """
 import json
@@ -26,7 +28,7 @@ from dgl_ma.analysis.massive import (REL_THRESHOLD, GammaFit, fit_gamma, ks_agai
                                      massive_elements, ratios, summarize)
 from dgl_ma.probes import capture
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2   # 1: scores stored as float16 (lossy above 65 504)
 
 
 def _edge_meta(graph: dgl.DGLGraph, offset: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -69,7 +71,8 @@ def collect(model: nn.Module, batches: Iterable[Tuple[dgl.DGLGraph, Any]], cap: 
 
 
 def save(path: Path, acts: Dict[str, np.ndarray], cap: int) -> None:
-    arrays = {k: (v.astype(np.float16) if k.endswith("/scores") else v) for k, v in acts.items() if k != "layers"}
+    arrays = {k: (v.astype(np.float32, copy=False) if k.endswith("/scores") else v)
+              for k, v in acts.items() if k != "layers"}
     meta = {"format": FORMAT_VERSION, "cap": cap, "layers": [str(x) for x in acts["layers"]]}
     np.savez_compressed(path, meta=np.array(json.dumps(meta)), **arrays)
 
