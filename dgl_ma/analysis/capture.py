@@ -85,14 +85,15 @@ def load(path: Path) -> Dict[str, np.ndarray]:
     return out
 
 
-def _layer_rows(acts: Dict[str, np.ndarray], rel_threshold: float, abs_threshold: Optional[float]):
+def _layer_rows(acts: Dict[str, np.ndarray], rel_threshold: float, abs_threshold: Optional[float],
+                gamma_elements: int = 0):
     """Per layer of one state: ``(row, ratios, -log10 r sample, gamma fit)``, each computed once."""
     graph_ids = torch.as_tensor(acts["graph"])
     out = {}
     for layer in acts["layers"]:
         scores = torch.as_tensor(acts[f"{layer}/scores"].astype(np.float32))
         r = ratios(scores)
-        x = log_ratio_sample(r)
+        x = log_ratio_sample(r, elements=gamma_elements)
         fit = fit_gamma(x)
         stats = summarize(scores, rel_threshold, abs_threshold, graph_ids=graph_ids, r=r)
         massive = massive_elements(scores, r, rel_threshold, abs_threshold).any(dim=1).numpy()
@@ -104,12 +105,13 @@ def _layer_rows(acts: Dict[str, np.ndarray], rel_threshold: float, abs_threshold
 
 
 def report_states(states: Dict[str, Dict[str, np.ndarray]], base: str = "base",
-                  rel_threshold: float = REL_THRESHOLD, abs_threshold: Optional[float] = None
-                  ) -> Dict[str, List[Dict[str, Any]]]:
+                  rel_threshold: float = REL_THRESHOLD, abs_threshold: Optional[float] = None,
+                  gamma_elements: int = 0) -> Dict[str, List[Dict[str, Any]]]:
     """:func:`report` of several states of one model, each compared with ``states[base]`` when
     that exists (the base state itself without comparison); every state's ratios and gamma fits
-    are computed once."""
-    layers = {name: _layer_rows(acts, rel_threshold, abs_threshold) for name, acts in states.items()}
+    are computed once. The gamma fits use every finite ratio of the captured edges (at most the
+    reference's 50 000), or a seeded subsample of ``gamma_elements`` (> 0)."""
+    layers = {name: _layer_rows(acts, rel_threshold, abs_threshold, gamma_elements) for name, acts in states.items()}
     reference = layers.get(base, {})
     reports = {}
     for name, per_layer in layers.items():
