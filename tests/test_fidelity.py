@@ -152,3 +152,46 @@ def test_input_embedding_dropout_is_its_own_key(name):
         model(prepared, prepared.ndata["feat"])
         embedding = model.node_encoder(prepared.ndata["feat"])
         assert torch.equal(seen["h"], embedding) != dropped
+
+
+# --------------------------------------------------------------------------- UniMP LipschitzNorm: u
+def reference_quadratic_lipschitz_denominator(src, dst, num_nodes, q, k, v):
+    """gdasoulas/LipschitzNorm ``normalizations/quadratic_lipschitznorm.py``: ``u`` is the
+    Frobenius norm of the queries *as the message function sees them*, ``q_i`` repeated once per
+    incoming edge, over the whole batch; ``v_i``, ``w_i`` per target node. Per node ``(N, H, 1)``."""
+    u = torch.linalg.vector_norm(q[dst], dim=(0, 2))                                  # (H,)
+    k_max = torch.zeros(num_nodes, HEADS, dtype=torch.float64)
+    v_max = torch.zeros(num_nodes, HEADS, dtype=torch.float64)
+    for j, i in zip(src.tolist(), dst.tolist()):
+        k_max[i] = torch.maximum(k_max[i], k[j].norm(dim=-1))
+        v_max[i] = torch.maximum(v_max[i], v[j].norm(dim=-1))
+    bound = torch.stack([u * k_max, u * v_max, k_max * v_max]).max(dim=0).values
+    return (bound + 1e-12).unsqueeze(-1)
+
+
+def test_unimp_lipschitz_u_is_per_graph_a_listed_deviation():
+    """Deviation (README "Fidelity"): our ``u = ||Q[:, h, :]||_F`` is over the nodes of each
+    graph; the authors' over the queries repeated per incoming edge across the batch. Equal on a
+    single graph whose nodes have in-degree 1; different otherwise, where ours keeps the graphs
+    of a batch independent."""
+    import dgl
+
+    from dgl_ma.layers.lipschitz import transformer_denominator
+
+    gen = torch.Generator().manual_seed(0)
+    qkv = lambda n: [torch.randn(n, HEADS, D, generator=gen, dtype=torch.float64) for _ in range(3)]  # noqa: E731
+    ring = dgl.graph((torch.arange(6), (torch.arange(6) + 1) % 6))                    # in-degree 1 everywhere
+    q, k, v = qkv(6)
+    src, dst = ring.edges()
+    torch.testing.assert_close(transformer_denominator(ring, q, k, v),
+                               reference_quadratic_lipschitz_denominator(src, dst, 6, q, k, v), rtol=1e-12, atol=0)
+    g, _ = make("batched", in_feats=DIM)
+    q, k, v = qkv(g.num_nodes())
+    src, dst = g.edges()
+    ours = transformer_denominator(g, q, k, v)
+    theirs = reference_quadratic_lipschitz_denominator(src, dst, g.num_nodes(), q, k, v)
+    assert (ours - theirs).abs().max() > 1e-3
+    offsets = torch.cumsum(torch.cat([torch.zeros(1, dtype=torch.long), g.batch_num_nodes()[:-1]]), 0)
+    for part, start in zip(dgl.unbatch(g), offsets.tolist()):     # ours: each graph on its own
+        rows = slice(start, start + part.num_nodes())
+        torch.testing.assert_close(ours[rows], transformer_denominator(part, q[rows], k[rows], v[rows]))
