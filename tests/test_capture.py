@@ -51,8 +51,8 @@ def test_collect_layers_metadata_and_cap(tmp_path):
 def test_full_graph_models_mark_non_edges():
     model = build("san")
     acts = collect(model, batches(model, sizes=((5, 6),)))
-    assert acts["layers.0.attention/scores"].shape[0] == 25 + 36
-    assert (~acts["real"]).sum() == 61 - 2 * (4 + 5) and (acts["edge_type"][~acts["real"]] == -1).all()
+    assert acts["layers.0.attention/scores"].shape[0] == 5 * 4 + 6 * 5          # SAN: no self-pairs
+    assert (~acts["real"]).sum() == 50 - 2 * (4 + 5) and (acts["edge_type"][~acts["real"]] == -1).all()
 
 
 def test_report_finds_planted_activation_by_layer_and_bond_type():

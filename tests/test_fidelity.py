@@ -195,3 +195,72 @@ def test_unimp_lipschitz_u_is_per_graph_a_listed_deviation():
     for part, start in zip(dgl.unbatch(g), offsets.tolist()):     # ours: each graph on its own
         rows = slice(start, start + part.num_nodes())
         torch.testing.assert_close(ours[rows], transformer_denominator(part, q[rows], k[rows], v[rows]))
+
+
+# --------------------------------------------------------------------------- full SAN
+def reference_san_attention(src, dst, real, num_nodes, att, h, e, gamma):
+    """DevinKreuzer/SAN ``MultiHeadAttentionLayer`` (full graph), pair by pair: real edges
+    ``K_j ⊙ Q_i / √d ⊙ E(e_ij)``, fake ones ``K2_j ⊙ Q2_i / √d ⊙ E_2(e_ij)``; ``exp(clamp(·))``
+    scaled by ``1/(γ+1)`` (real) or ``γ/(γ+1)`` (fake); one value map ``V``; ``wV / (z + 1e-6)``."""
+    proj = {True: att.real, False: att.fake}
+    v = heads(att.value(h))
+    out = torch.zeros(num_nodes, HEADS, D, dtype=torch.float64)
+    total = torch.zeros(num_nodes, HEADS, 1, dtype=torch.float64)
+    for edge, (j, i, is_real) in enumerate(zip(src.tolist(), dst.tolist(), real.tolist())):
+        p = proj[is_real]
+        s = heads(p["key"](h))[j] * heads(p["query"](h))[i] / math.sqrt(D) * heads(p["edge"](e[edge:edge + 1]))[0]
+        w = torch.exp(s.sum(-1, keepdim=True).clamp(-5.0, 5.0)) * ((1.0 if is_real else gamma) / (gamma + 1.0))
+        out[i] += w * v[j]
+        total[i] += w
+    return out / (total + 1e-6)
+
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_full_san_attention_matches_sans_layer(name):
+    from dgl_ma.models.full_graph import complete_graph
+    from dgl_ma.models.san import SANAttention
+
+    g, h, _ = case(name)
+    full = complete_graph(g, self_pairs=False)
+    sizes = g.batch_num_nodes() if g.batch_size > 1 else torch.tensor([g.num_nodes()])
+    self_loops = int((lambda s, d: (s == d).sum())(*dgl_simple(g).edges()))
+    assert full.num_edges() == int((sizes * (sizes - 1)).sum()) + self_loops     # n(n−1) pairs (+ real self-loops)
+    gen = torch.Generator().manual_seed(1)
+    no_edge = SCALE * torch.randn(DIM, generator=gen, dtype=torch.float64)
+    real = full.edata["real"]
+    e = torch.where(real.unsqueeze(-1), SCALE * torch.randn(full.num_edges(), DIM, generator=gen, dtype=torch.float64),
+                    no_edge)
+    torch.manual_seed(0)
+    att = SANAttention(DIM, HEADS, gamma=0.3).double()
+    out, _ = att(full, h, e, real)
+    src, dst = full.edges()
+    ref = reference_san_attention(src, dst, real, g.num_nodes(), att, h, e, gamma=0.3)
+    torch.testing.assert_close(out, ref, rtol=0, atol=1e-12)
+
+
+def dgl_simple(g):
+    """``g`` with parallel edges merged (one pair per (u, v), as the complete graph stores them)."""
+    import dgl
+
+    return dgl.to_simple(g)
+
+
+def test_full_san_model_feeds_the_fake_edge_embedding_to_fake_pairs():
+    import dgl
+
+    from dgl_ma.data.task import TaskInfo
+    from dgl_ma.models import ModelConfig, build_model
+
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(name="san", layers=1, hidden=4, heads=2, norm="layernorm"),
+                        TaskInfo("graph", 1, 1, "l1", "mae", node_vocab=6, edge_vocab=4))
+    g = dgl.to_bidirected(dgl.graph(([0, 1, 2], [1, 2, 3])))
+    g.ndata["feat"], g.edata["feat"] = torch.arange(4), torch.tensor([1, 2, 3, 1, 2, 3])
+    prepared = model.prepare_graph(g)
+    seen = {}
+    model.layers[0].attention.register_forward_pre_hook(lambda _m, args: seen.update(e=args[2], real=args[3]))
+    model(prepared, prepared.ndata["feat"])
+    real = seen["real"]
+    assert prepared.num_edges() == 12 and int(real.sum()) == 6
+    torch.testing.assert_close(seen["e"][real], model.edge_encoder(prepared.edata["feat"][real]))
+    assert torch.equal(seen["e"][~real], model.no_edge.expand(6, -1))

@@ -41,6 +41,12 @@ def test_complete_graph_marks_real_edges_and_copies_features():
     assert (full.edata["feat"][~full.edata["real"]] == 0).all()
     src, dst = full.edges()
     assert torch.equal(src * 7 + dst, torch.arange(49))
+    simple = dgl.remove_self_loop(g)
+    san = complete_graph(simple, self_pairs=False)               # SAN: n(n-1) pairs, no self-pairs
+    assert san.num_edges() == 42 and not (san.edges()[0] == san.edges()[1]).any()
+    assert torch.equal(san.edata["real"], complete_graph(simple).edata["real"][src != dst])
+    looped = dgl.add_self_loop(simple)                           # a self-loop that is an edge stays
+    assert complete_graph(looped, self_pairs=False).num_edges() == 49
 
 
 @pytest.mark.parametrize("kernel", [lambda g: diffusion_kernel(g, 1.0), lambda g: random_walk_kernel(g, 0.25, 16)])
@@ -86,7 +92,7 @@ def test_san_with_gamma_zero_equals_san_sparse():
     full = build("san", fake_edge_gamma=0.0).eval()
     sparse = build("san_sparse").eval()
     missing = sparse.load_state_dict(full.state_dict(), strict=False)
-    assert not missing.missing_keys and all(".fake." in k for k in missing.unexpected_keys)
+    assert not missing.missing_keys and all(".fake." in k or k == "no_edge" for k in missing.unexpected_keys)
     g = molecule(8, 5)
     a, b = full.prepare_graph(g), sparse.prepare_graph(g)
     torch.testing.assert_close(full(a, a.ndata["feat"]), sparse(b, b.ndata["feat"]), rtol=1e-5, atol=1e-6)
