@@ -264,3 +264,94 @@ def test_full_san_model_feeds_the_fake_edge_embedding_to_fake_pairs():
     assert prepared.num_edges() == 12 and int(real.sum()) == 6
     torch.testing.assert_close(seen["e"][real], model.edge_encoder(prepared.edata["feat"][real]))
     assert torch.equal(seen["e"][~real], model.no_edge.expand(6, -1))
+
+
+# --------------------------------------------------------------------------- full GraphiT
+def reference_graphit_layer(block, graphs, kernels, degrees):
+    """inria-thoth/GraphiT ``DiffTransformerEncoderLayer`` with ``DiffMultiheadAttention``
+    (no projection biases, dropout 0), one dense graph at a time: ``k = q``, ``q ← q / √d``,
+    ``A = exp(qkᵀ − max) ⊙ pe``, ``A / max(ΣA, 1e-6)``, ``out_proj(A V)`` times
+    ``1/√(1 + deg)``, residual, norm1, FFN, residual, norm2 (the norms over all nodes)."""
+    att = block.attention
+    w_q, w_v, w_o = att.query.weight, att.value.weight, block.out.weight
+    h_all, updates = [], []
+    for x, pe, degree in zip(graphs, kernels, degrees):
+        n = x.shape[0]
+        q = (x @ w_q.T).view(n, HEADS, D).transpose(0, 1)                         # (H, n, d)
+        k, v = q, (x @ w_v.T).view(n, HEADS, D).transpose(0, 1)
+        a = (q / math.sqrt(D)) @ k.transpose(1, 2)                                 # (H, n, n)
+        a = torch.exp(a - a.max(dim=-1, keepdim=True).values) * pe
+        a = a / a.sum(dim=-1, keepdim=True).clamp(min=1e-6)
+        out = (a @ v).transpose(0, 1).reshape(n, DIM) @ w_o.T
+        h_all.append(x)
+        updates.append(degree.unsqueeze(-1) * out)
+    h = block.norm1(torch.cat(h_all) + torch.cat(updates))
+    return block.norm2(h + block.ffn[3](torch.relu(block.ffn[0](h))))
+
+
+def graphit_case(name):
+    """A case prepared by the full GraphiT model (complete graph, κ, degree scale) in float64,
+    with the per-graph inputs of the reference."""
+    import dgl
+
+    from dgl_ma.data.task import TaskInfo
+    from dgl_ma.models import ModelConfig, build_model
+    from dgl_ma.models.full_graph import random_walk_kernel
+
+    g, h, _ = case(name)
+    net = build_model(ModelConfig(name="graphit", layers=1, hidden=D, heads=HEADS, norm="layernorm"),
+                      TaskInfo("graph", DIM, 1, "l1", "mae"))
+    full = net.prepare_graph(g)
+    parts = dgl.unbatch(g) if g.batch_size > 1 else [g]
+    sizes = [p.num_nodes() for p in parts]
+    # both sides from the float32 values the model stores once per graph
+    kernels = [torch.as_tensor(random_walk_kernel(p, 0.25, 16), dtype=torch.float32).double() for p in parts]
+    degrees = [(1.0 + p.out_degrees().float()).rsqrt().double() for p in parts]
+    return full, h, list(torch.split(h, sizes)), kernels, degrees
+
+
+@pytest.mark.parametrize("norm", ["layernorm", "batchnorm"])
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_full_graphit_layer_matches_graphits_encoder_layer(name, norm):
+    from dgl_ma.layers.block import TransformerBlock
+
+    full, h, graphs, kernels, degrees = graphit_case(name)
+    torch.manual_seed(0)
+    block = TransformerBlock(KernelAttention(DIM, HEADS, shared_qk=True), DIM, 0.0, norm, out_bias=False).double()
+    block.train(full.num_nodes() > 1)               # BatchNorm needs two nodes to train
+    ours = block(full, h, None, full.edata["kernel"].double(), node_scale=full.ndata["degree_scale"].double())
+    ref = reference_graphit_layer(block, graphs, kernels, degrees)
+    torch.testing.assert_close(ours, ref, rtol=0, atol=1e-12)
+
+
+def test_full_graphit_ties_keys_to_queries_and_sparse_does_not():
+    from dgl_ma.data.task import TaskInfo
+    from dgl_ma.models import ModelConfig, build_model
+
+    task = TaskInfo("graph", 1, 1, "l1", "mae", node_vocab=6, edge_vocab=4)
+    for name, tied in (("graphit", True), ("graphit_sparse", False)):
+        att = build_model(ModelConfig(name=name, layers=1, hidden=4, heads=2, norm="layernorm"), task).layers[0].attention
+        assert (att.key is att.query) == tied
+        untied = build_model(ModelConfig(name=name, layers=1, hidden=4, heads=2, norm="layernorm", shared_qk=not tied),
+                             task).layers[0].attention
+        assert (untied.key is untied.query) != tied
+
+
+def test_graphit_kernels_match_pyg_laplacian_on_undirected_graphs():
+    """GraphiT's ``get_laplacian(normalization='sym')``: ``I − D^{-1/2} A D^{-1/2}``; the p-step
+    kernel ``(I − γL)^p`` and the diffusion ``expm(−βL)``."""
+    import dgl
+    import numpy as np
+    import scipy.linalg
+
+    from dgl_ma.models.full_graph import diffusion_kernel, random_walk_kernel
+
+    g = dgl.to_simple(dgl.remove_self_loop(dgl.to_bidirected(make("homogeneous")[0])))
+    assert (g.in_degrees() > 0).all()
+    a = np.zeros((g.num_nodes(),) * 2)
+    a[g.edges()[0].numpy(), g.edges()[1].numpy()] = 1.0
+    inv_sqrt = 1.0 / np.sqrt(a.sum(1))
+    lap = np.eye(len(a)) - inv_sqrt[:, None] * a * inv_sqrt[None, :]
+    np.testing.assert_allclose(random_walk_kernel(g, 0.25, 16), np.linalg.matrix_power(np.eye(len(a)) - 0.25 * lap, 16),
+                               rtol=0, atol=1e-12)
+    np.testing.assert_allclose(diffusion_kernel(g, 1.0), scipy.linalg.expm(-lap), rtol=0, atol=1e-12)

@@ -1,6 +1,6 @@
 """Model configuration, the model registry and the small interface every model follows."""
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Optional
 
 import dgl
 from torch import nn
@@ -21,7 +21,9 @@ class ModelConfig:
     ``readout`` pools node states for graph-level tasks and is ignored for node tasks.
     ``norm`` selects attention and/or feature normalisation; each model lists its choices.
     ``pos_enc``: number of Laplacian eigenvectors used as positional encoding (0 = none).
-    GraphiT: ``kernel`` (diffusion | random_walk) and ``shared_qk`` (symmetric attention).
+    GraphiT: ``kernel`` (diffusion | random_walk) and ``shared_qk`` (keys tied to queries,
+    symmetric attention; null = the reference's choice: tied in ``graphit`` as GraphiT's code,
+    separate in ``graphit_sparse`` as the MA paper's).
     SAN: ``fake_edge_gamma``, the weight γ of attention over non-edges (real edges 1/(1+γ)).
     GT, GraphiT, SAN: ``ebt`` (none | gnn_ma | sink), the Explicit Bias Term, and ``use_bias``,
     the biases of the Q/K/V/edge projections — two separate switches.
@@ -39,7 +41,7 @@ class ModelConfig:
     norm: str = "none"
     pos_enc: int = 0
     kernel: str = "random_walk"
-    shared_qk: bool = False
+    shared_qk: Optional[bool] = None
     fake_edge_gamma: float = 0.1
     ebt: str = "none"
     use_bias: bool = False
