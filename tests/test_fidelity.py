@@ -32,36 +32,43 @@ def heads(x: torch.Tensor) -> torch.Tensor:
     return x.view(-1, HEADS, D)
 
 
-def reference_clamped_attention(src, dst, num_nodes, q, k, v, p):
+def reference_clamped_attention(src, dst, num_nodes, q, k, v, p, bias=None):
     """gnn-ma's sparse attention, edge by edge: ``S = K_j ⊙ Q_i / √d ⊙ P_ij``,
-    ``w = exp(clamp(Σ_d S, −5, 5))``, ``h_i = Σ_j w V_j / (Σ_j w + 1e-6)``."""
+    ``w = exp(clamp(Σ_d S, −5, 5))``, ``h_i = Σ_j w V_j / (Σ_j w + 1e-6)``. With ``bias``
+    (``k_bias, e_bias, v_bias``, its ``explicit_bias`` path): ``S += (Q_i k_bias / √d) e_bias``
+    and every message ``+ w v_bias``."""
     out = torch.zeros(num_nodes, HEADS, D, dtype=torch.float64)
     total = torch.zeros(num_nodes, HEADS, 1, dtype=torch.float64)
     scores = []
     for edge, (j, i) in enumerate(zip(src.tolist(), dst.tolist())):
         s = k[j] * q[i] / math.sqrt(D) * p[edge]                                  # (H, d)
+        if bias is not None:
+            k_bias, e_bias, v_bias = bias
+            s = s + (q[i].unsqueeze(1) @ k_bias / math.sqrt(D)).squeeze(1) * e_bias.squeeze(1)
         w = torch.exp(s.sum(-1, keepdim=True).clamp(-5.0, 5.0))                   # (H, 1)
-        out[i] += w * v[j]
+        out[i] += w * v[j] + (w * v_bias.squeeze(1) if bias is not None else 0.0)
         total[i] += w
         scores.append(s)
     return out / (total + 1e-6), torch.stack(scores) if scores else torch.zeros(0, HEADS, D, dtype=torch.float64)
 
 
+@pytest.mark.parametrize("ebt", ["none", "gnn_ma"])
 @pytest.mark.parametrize("name", CASE_NAMES)
-def test_graphit_sparse_core_is_the_ma_papers_clamped_attention(name):
+def test_graphit_sparse_core_is_the_ma_papers_clamped_attention(name, ebt):
     torch.manual_seed(0)
     g, h, e = case(name)
-    att = KernelAttention(DIM, HEADS).double()
+    att = KernelAttention(DIM, HEADS, ebt=ebt).double()
     out, scores = att(g, h, e)
     src, dst = g.edges()
+    bias = (att.bias.k_bias, att.bias.e_bias, att.bias.v_bias) if ebt == "gnn_ma" else None
     ref, ref_scores = reference_clamped_attention(src, dst, g.num_nodes(), heads(att.query(h)), heads(att.key(h)),
-                                                  heads(att.value(h)), heads(att.edge(e)))
+                                                  heads(att.value(h)), heads(att.edge(e)), bias)
     torch.testing.assert_close(scores, ref_scores, rtol=0, atol=1e-12)
     torch.testing.assert_close(out, ref, rtol=0, atol=1e-12)
     if g.num_edges() >= 10:  # the comparison covers the clamp
         assert (scores.sum(-1).abs() > 5).any()
     # the same weights in GT's core give the same output: graphit_sparse's attention is GT's
-    gt = EdgeAttention(DIM, HEADS).double()
+    gt = EdgeAttention(DIM, HEADS, ebt=ebt).double()
     gt.load_state_dict(att.state_dict())
     torch.testing.assert_close(gt(g, h, e)[0], out, rtol=0, atol=1e-12)
 
