@@ -124,7 +124,7 @@ def execute_run(run: Run, tasks: TaskCache, suite: str, provenance: Dict[str, An
         result = fit(model, task, run.config.train, run.seed, on_epoch=on_epoch, keep_best_state=analysis.enabled)
         peak, kind = peak_memory_mb(run.config.train.device)
         record.update(status=result.status, message=None, diverged_epoch=result.diverged_epoch,
-                      best_epoch=result.best_epoch, val=result.val, test=result.test,
+                      best_epoch=result.best_epoch, val=result.val, test=result.test, final=result.final,
                       epochs_run=result.epochs_run, stop_reason=result.stop_reason,
                       seconds_per_epoch=result.seconds_per_epoch, history=result.history,
                       diagnostics=result.diagnostics,

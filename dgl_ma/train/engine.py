@@ -67,6 +67,7 @@ class TrainResult:
     history: List[Dict[str, float]] = field(default_factory=list)
     diagnostics: List[Dict[str, Any]] = field(default_factory=list)
     best_state: Optional[Dict[str, torch.Tensor]] = None   # with keep_best_state: weights at best_epoch
+    final: Dict[str, Any] = field(default_factory=dict)    # {"epoch", "val", "test"} of the last finite epoch
 
 
 def resolve_device(name: str) -> torch.device:
@@ -219,7 +220,8 @@ def fit(
     keep_best_state: bool = False,
 ) -> TrainResult:
     """Train ``model`` on ``task`` (a :class:`NodeTask` or :class:`GraphTask`) and return the
-    scores at the best-validation epoch. Epoch 0 is the untrained model, so ``epochs=0``
+    scores at the best-validation epoch (and, as ``final``, those of the last finite epoch: the
+    protocol of papers that report the final model). Epoch 0 is the untrained model, so ``epochs=0``
     evaluates the initialisation. ``keep_best_state`` also returns a copy of the weights at the
     best-validation epoch (the model itself ends with the final weights)."""
     runner = _runner(model, task, cfg, seed)
@@ -249,6 +251,7 @@ def fit(
 
     diagnose(0)
     best_loss, since_best_loss = scores["val"]["loss"], 0
+    last_epoch = 0
     status, stop_reason, diverged_epoch = "ok", "max_epochs", None
     start = time.perf_counter()
     train_seconds = 0.0
@@ -262,7 +265,7 @@ def fit(
             status, stop_reason, diverged_epoch = "diverged", "diverged", epoch
             history.append({"epoch": epoch, "train_loss": train_loss, "lr": optimizer.param_groups[0]["lr"]})
             break
-        scores = _scores(task.info, metric, outputs)
+        scores, last_epoch = _scores(task.info, metric, outputs), epoch
         lr = optimizer.param_groups[0]["lr"]
         entry = {"epoch": epoch, "train_loss": train_loss, "lr": lr, "seconds": time.perf_counter() - tick,
                  **{f"{s}_{k}": v for s, d in scores.items() for k, v in d.items()}}
@@ -304,4 +307,5 @@ def fit(
         history=history,
         diagnostics=diagnostics,
         best_state=best_state,
+        final={"epoch": last_epoch, "val": scores["val"], "test": scores["test"]},
     )
