@@ -2,7 +2,8 @@
 import pytest
 from omegaconf import OmegaConf
 
-from benchmark.config import check_key, identity, merge, defaults, parse_overrides, parse_value, to_run_config
+from benchmark.config import (IDENTITY_SCHEMA, check_key, defaults, identity, merge, parse_overrides, parse_value,
+                              to_run_config)
 from benchmark.suites import load_suite
 from benchmark.sweep import expand
 from dgl_ma.errors import ConfigError
@@ -68,7 +69,7 @@ def test_semantic_checks(override, message):
 def test_identity_leaves_out_defaults_so_new_options_keep_ids():
     cfg = merge(defaults(), {"model.layers": 3}, "t")
     ident = identity(cfg)
-    assert ident == {"_schema": 1, "model.layers": 3}
+    assert ident == {"_schema": IDENTITY_SCHEMA, "model.layers": 3}
     # a record's stored config without a newer option (here model.norm) has the same identity
     stored = OmegaConf.to_container(cfg)
     del stored["model"]["norm"]

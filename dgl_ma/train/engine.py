@@ -21,14 +21,19 @@ from dgl_ma.errors import ConfigError
 from dgl_ma.metrics import METRICS, Metric
 from dgl_ma.models.base import GraphModel
 from dgl_ma.train.diagnostics import layer_diagnostics
+from dgl_ma.train.sampled import SampledNodeRunner
 
 
 @dataclass
 class TrainConfig:
     """Optimisation protocol. ``patience``/``lr_patience`` count epochs without a lower
-    validation loss (0 disables early stopping); ``max_seconds`` is a wall-clock budget
-    (0 = none); ``batch_size`` applies to graph tasks only; ``diagnostics_every`` records
-    per-layer gradient norms and score ranges at initialisation and every k epochs (0 = off)."""
+    validation loss (0 disables early stopping; ``lr_patience`` 0 also switches the scheduler
+    off); ``max_seconds`` is a wall-clock budget (0 = none); ``batch_size``: graphs per batch
+    of a graph task, or seed nodes per batch of a node task with ``fanouts``;
+    ``fanouts``: node tasks train and evaluate on sampled neighbourhoods
+    (:func:`dgl_ma.data.sampling.sample_subgraph`, DGL ``NeighborSampler`` order) instead of
+    the full graph (empty = full batch); ``diagnostics_every`` records per-layer gradient norms
+    and score ranges at initialisation and every k epochs (0 = off)."""
 
     epochs: int = 200
     lr: float = 0.005
@@ -41,6 +46,7 @@ class TrainConfig:
     max_seconds: float = 0.0
     device: str = "cpu"
     diagnostics_every: int = 0
+    fanouts: List[int] = field(default_factory=list)
 
     def __post_init__(self):
         if self.epochs < 0:
@@ -52,6 +58,8 @@ class TrainConfig:
                               "diagnostics_every >= 0.")
         if not 0.0 < self.lr_factor < 1.0:
             raise ConfigError(f"train.lr_factor must lie in (0, 1), got {self.lr_factor}.")
+        if any(f == 0 or f < -1 for f in self.fanouts):
+            raise ConfigError(f"train.fanouts are edges sampled per node and hop: positive, or -1 for all; got {self.fanouts}.")
 
 
 @dataclass
@@ -195,7 +203,12 @@ def _runner(model: GraphModel, task, cfg: TrainConfig, seed: int):
     device = resolve_device(cfg.device)
     model.to(device)
     if isinstance(task, NodeTask):
+        if cfg.fanouts:
+            return SampledNodeRunner(model, task, device, cfg.batch_size, cfg.fanouts, seed, task_loss)
         return _NodeRunner(model, task, device)
+    if cfg.fanouts:
+        raise ConfigError("train.fanouts samples neighbourhoods of a node task; this dataset is a graph task "
+                          "(mini-batches of whole graphs, train.batch_size). Remove train.fanouts.")
     return _GraphRunner(model, task, device, cfg.batch_size, seed)
 
 
@@ -206,6 +219,8 @@ def split_batches(model: GraphModel, task, split: str, cfg: TrainConfig):
     device = resolve_device(cfg.device)
     model.to(device)
     if isinstance(task, NodeTask):
+        if cfg.fanouts:
+            return SampledNodeRunner(model, task, device, cfg.batch_size, cfg.fanouts, 0, task_loss).batches(split)
         return _NodeRunner(model, task, device).batches(split)
     loader = _graph_loader(model, dict(task.splits())[split], cfg.batch_size)
     return [(graph.to(device), target.to(device)) for graph, target in loader]
