@@ -16,12 +16,11 @@ replaces a file that is not a record of the same run: that file is moved to
 import json
 import math
 import os
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from dgl_ma.errors import UserError
+from dgl_ma.errors import UserError, warn  # warn: once per message (readers visit a file several times)
 
 FINISHED = ("ok", "diverged")  # a "failed" run is retried by the next invocation
 STATUSES = ("ok", "diverged", "failed")
@@ -29,16 +28,6 @@ REQUIRED = ("run_id", "config_id", "seed", "status", "config")
 TMP_PREFIX = ".tmp-"
 CORRUPT_SUFFIX = ".corrupt"       # a truncated or undecodable record, moved aside by a reader
 STRAY_SUFFIX = ".not-a-record"    # another file where a record is about to be written
-
-_warned = set()  # each problem is reported once per process (readers visit a file several times)
-
-
-def warn(message: str) -> None:
-    """One line ``warning: …`` on stderr, once per distinct message."""
-    if message not in _warned:
-        _warned.add(message)
-        print(f"warning: {message}", file=sys.stderr)
-
 
 def record_problem(record: Any) -> Optional[str]:
     """Why the parsed JSON ``record`` is not a run record, or ``None`` when it is one.

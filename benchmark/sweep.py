@@ -15,6 +15,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from benchmark.config import RunConfig, defaults, identity, merge, to_run_config
 from benchmark.suites import Suite
+from dgl_ma.errors import ConfigError
+from dgl_ma.models.base import readers, unread_keys
 
 
 def stable_hash(obj: Any, length: int = 12) -> str:
@@ -58,6 +60,9 @@ def expand(suite: Suite, overrides: Dict[str, Any]) -> Plan:
     fixed = {}
     for key, value in overrides.items():
         if key in grid:
+            if value == []:
+                raise ConfigError(f"{key}=[] leaves the grid axis {key} without values, so nothing would run. "
+                                  f"Give at least one value, e.g. {key}={suite.grid[key][:1]}.")
             grid[key] = value if isinstance(value, list) else [value]
             for item in grid[key]:
                 merge(defaults(), {key: item}, "the command line")
@@ -66,6 +71,7 @@ def expand(suite: Suite, overrides: Dict[str, Any]) -> Plan:
     suite_base = merge(defaults(), suite.config, f"suite {suite.name}")
     base = merge(suite_base, fixed, "the command line")  # validated as part of each grid point below
     runs: Dict[str, Run] = {}  # keyed by id: a value listed twice in the grid runs once
+    unread_everywhere = None  # model keys set away from their default that no run's model reads
     for values in itertools.product(*grid.values()):
         point = dict(zip(grid.keys(), values))
         cfg = merge(merge(suite_base, point, f"the grid of suite {suite.name}"), fixed, "the command line")
@@ -73,8 +79,15 @@ def expand(suite: Suite, overrides: Dict[str, Any]) -> Plan:
         ident = identity(cfg)
         config_id = stable_hash(ident)
         resolved = OmegaConf.to_container(cfg, resolve=True)
+        unread = set(unread_keys(resolved["model"]))
+        unread_everywhere = unread if unread_everywhere is None else unread_everywhere & unread
         for seed in run_config.seeds:
             run_id = stable_hash({"config": ident, "seed": seed})
             runs.setdefault(run_id, Run(run_id, config_id, seed, point, run_config, resolved))
+    if unread_everywhere:
+        key = sorted(unread_everywhere)[0]
+        models = sorted({run.config.model.name for run in runs.values()})
+        raise ConfigError(f"model.{key} has no effect here: it is read only by {', '.join(readers(key))}, and this "
+                          f"plan trains {', '.join(models)}. Remove model.{key}, or choose a model that reads it.")
     output_dir = Path(str(base.output.dir)) / suite.name
     return Plan(suite, base, grid, list(runs.values()), output_dir)

@@ -1,4 +1,8 @@
-"""Errors a user can cause. The CLI turns each into one paragraph on stderr and exit code 2."""
+"""Errors a user can cause. The CLI turns each into one paragraph on stderr and exit code 2.
+:func:`warn` reports a problem that does not stop the command."""
+import sys
+
+_warned = set()
 
 
 class UserError(Exception):
@@ -13,3 +17,10 @@ class ConfigError(UserError):
 
 class DataError(UserError):
     """A dataset that is missing, incomplete or unreadable."""
+
+
+def warn(message: str) -> None:
+    """One line ``warning: …`` on stderr, once per distinct message and process."""
+    if message not in _warned:
+        _warned.add(message)
+        print(f"warning: {message}", file=sys.stderr)

@@ -13,6 +13,10 @@ from dgl_ma.data.task import GraphTask, NodeTask, TaskInfo
 CSBM_CLASSES = 4
 CSBM_FEATURES = 16
 MAX_DEGREE_FEATURE = 8
+# The smallest sizes whose stratified split (scikit-learn) holds every class in every split
+# (tests/test_user_audit.py checks that one less fails): 4 CSBM classes, 8 MiniGC families.
+CSBM_MIN_NODES = 17
+MINIGC_MIN_GRAPHS = 37
 
 
 def load_csbm(cfg: DataConfig, seed: int) -> NodeTask:
@@ -58,7 +62,7 @@ def load_minigc(cfg: DataConfig, seed: int) -> GraphTask:
     return GraphTask(info, train, val, test)
 
 
-DATASETS.add("csbm", DatasetSpec(load_csbm, seeded=True),
+DATASETS.add("csbm", DatasetSpec(load_csbm, seeded=True, min_size=("num_nodes", CSBM_MIN_NODES)),
              "generated contextual SBM node classification (4 classes, data.num_nodes nodes)")
-DATASETS.add("minigc", DatasetSpec(load_minigc, seeded=True),
+DATASETS.add("minigc", DatasetSpec(load_minigc, seeded=True, min_size=("num_graphs", MINIGC_MIN_GRAPHS)),
              "generated graph classification: DGL MiniGC, 8 graph families (data.num_graphs graphs)")

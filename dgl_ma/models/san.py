@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from dgl_ma.data.task import TaskInfo
-from dgl_ma.models.base import MODELS, GraphModel, ModelConfig
+from dgl_ma.models.base import COMMON_KEYS, MODELS, GraphModel, ModelConfig
 from dgl_ma.models.full_graph import complete_graph, normalized_laplacian
 from dgl_ma.layers.block import TransformerBlock
 from dgl_ma.models.graphit import check_norm
@@ -96,6 +96,7 @@ class SANNet(GraphModel):
     ``model.fake_edge_gamma``; the edge embedding is the input one in every layer."""
 
     full = True
+    config_keys = COMMON_KEYS + ("pos_enc", "fake_edge_gamma", "use_bias", "ebt")
 
     def __init__(self, cfg: ModelConfig, task: TaskInfo):
         super().__init__()
@@ -158,3 +159,4 @@ MODELS.add("san", SANNet, "SAN (Kreuzer et al. 2021): real/fake-edge attention o
 @MODELS.register("san_sparse", "SAN on real edges only (γ = 0), no LPE (the variant of the MA paper)")
 class SparseSANNet(SANNet):
     full = False
+    config_keys = COMMON_KEYS + ("use_bias", "ebt")
