@@ -13,9 +13,10 @@ from dgl_ma.data.task import GraphTask, NodeTask, TaskInfo
 CSBM_CLASSES = 4
 CSBM_FEATURES = 16
 MAX_DEGREE_FEATURE = 8
-# The smallest sizes whose stratified split (scikit-learn) holds every class in every split
-# (tests/test_user_audit.py checks that one less fails): 4 CSBM classes, 8 MiniGC families.
-CSBM_MIN_NODES = 17
+# The smallest sizes that generate (tests/test_user_audit.py checks that one less fails): CSBM
+# needs 5 nodes per community (its in-block edge probability 5 / block is at most 1); MiniGC's
+# stratified split (scikit-learn) needs every one of its 8 families in every split.
+CSBM_MIN_NODES = 20
 MINIGC_MIN_GRAPHS = 37
 
 

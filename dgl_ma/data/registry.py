@@ -72,7 +72,7 @@ Task = Union[NodeTask, GraphTask]
 class DatasetSpec:
     """``load(cfg, seed)`` builds the task. ``seeded``: the data itself depends on the seed
     (generated datasets); otherwise one load serves every seed. ``min_size``: for generated
-    datasets, ``(data key, smallest value whose split works)``, checked before any run."""
+    datasets, ``(data key, smallest value that generates)``, checked before any run."""
 
     load: Callable[[DataConfig, int], Task]
     seeded: bool
@@ -83,9 +83,9 @@ class DatasetSpec:
         if self.min_size is not None:
             key, smallest = self.min_size
             if getattr(cfg, key) < smallest:
-                raise ConfigError(f"data.{key}={getattr(cfg, key)} is too small for dataset {cfg.name!r}: its "
-                                  f"stratified 60/20/20 split needs data.{key} >= {smallest} (every class in "
-                                  f"every split).")
+                raise ConfigError(f"data.{key}={getattr(cfg, key)} is too small for dataset {cfg.name!r}, "
+                                  f"which needs data.{key} >= {smallest} (every class in each of the "
+                                  f"train/val/test splits).")
 
 
 DATASETS: Registry[DatasetSpec] = Registry("dataset")
