@@ -355,3 +355,51 @@ def test_gradient_legend_names_the_attention_parameters():
     labels = [text.get_text() for legend in fig.legends for text in legend.get_texts()]
     assert "attention parameters" in labels and "attention scores" not in labels
     plt.close(fig)
+
+
+# ---- the per-model declaration of the keys it reads is honest ------------------------------------
+
+OTHER_VALUE = {"layers": 3, "hidden": 6, "heads": 1, "dropout": 0.5, "attn_dropout": 0.5, "residual": True,
+               "readout": "sum", "pos_enc": 2, "kernel": "diffusion", "shared_qk": True, "fake_edge_gamma": 0.5,
+               "ebt": "sink", "use_bias": True}
+
+
+@pytest.mark.parametrize("name", ["gat", "gcn", "unimp", "gt", "graphit", "graphit_sparse", "san", "san_sparse"])
+def test_a_key_a_model_does_not_declare_changes_nothing_in_it(name):
+    """Every ModelConfig field outside the model's ``config_keys`` leaves its parameters and its
+    training-mode output (dropout included) unchanged: leaving it out of the run id is safe. And
+    every declared field (but readout, which node tasks ignore) changes one of them."""
+    import dgl
+    import torch
+
+    from dgl_ma.data.task import TaskInfo
+    from dgl_ma.models import MODELS, ModelConfig, build_model
+
+    task = TaskInfo("node", 1, 3, "cross_entropy", "accuracy", node_vocab=6, edge_vocab=4)  # per-node outputs
+    gen = torch.Generator().manual_seed(0)
+    graphs = []
+    for n in (5, 7):
+        g = dgl.to_bidirected(dgl.graph((torch.randint(0, n, (2 * n,), generator=gen),
+                                         torch.randint(0, n, (2 * n,), generator=gen)), num_nodes=n))
+        g.ndata["feat"] = torch.randint(0, 6, (n,), generator=gen)
+        g.edata["feat"] = torch.randint(1, 4, (g.num_edges(),), generator=gen)
+        graphs.append(g)
+
+    def run(**change):
+        torch.manual_seed(0)
+        model = build_model(ModelConfig(**{"name": name, "hidden": 4, "heads": 2, "norm": "none", **change}), task)
+        graph = model.prepare_graph(dgl.batch(graphs))
+        torch.manual_seed(1)
+        return model.state_dict(), model.train()(graph, graph.ndata["feat"])
+
+    base_state, base_out = run()
+    unread = [key for key in OTHER_VALUE if key not in MODELS.get(name).config_keys]
+    for key in unread:
+        state, out = run(**{key: OTHER_VALUE[key]})
+        assert list(state) == list(base_state), key
+        assert all(torch.equal(state[k], base_state[k]) for k in state), key
+        torch.testing.assert_close(out, base_out, msg=key)
+    read = [key for key in OTHER_VALUE if key in MODELS.get(name).config_keys and key != "readout"]
+    for key in read:  # and the declared keys do change something (readout: not for every graph)
+        state, out = run(**{key: OTHER_VALUE[key]})
+        assert list(state) != list(base_state) or not torch.allclose(out, base_out), key
