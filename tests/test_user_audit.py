@@ -403,3 +403,94 @@ def test_a_key_a_model_does_not_declare_changes_nothing_in_it(name):
     for key in read:  # and the declared keys do change something (readout: not for every graph)
         state, out = run(**{key: OTHER_VALUE[key]})
         assert list(state) != list(base_state) or not torch.allclose(out, base_out), key
+
+
+# ---- advice for damaged data: which copy is corrupt, and a mirror that does not exist ------------
+
+def _sums(mirror, *rels):
+    """Write ``<mirror>/SHA256SUMS`` for ``rels`` as they are now (``sha256sum`` format)."""
+    import hashlib
+
+    lines = [f"{hashlib.sha256((mirror / rel).read_bytes()).hexdigest()}  {rel}" for rel in rels]
+    (mirror / "SHA256SUMS").write_text("\n".join(lines) + "\n")
+
+
+def _truncate(path):
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+@pytest.fixture
+def mini_tox21(tmp_path, monkeypatch):
+    """A miniature TOX21 mirror (MoleculeNet layout) whose SHA256SUMS lists its files."""
+    from test_graph_datasets import write_mini_tox21
+
+    monkeypatch.delenv("DGL_MA_MIRROR", raising=False)
+    mirror = tmp_path / "mirror"
+    write_mini_tox21(mirror)
+    _sums(mirror, "tox21/tox21.csv", *[f"tox21/split/scaffold/{s}.csv.gz" for s in ("train", "valid", "test")])
+    return mirror
+
+
+def _load_tox21(mirror, root):
+    from dgl_ma.data import DataConfig, load_task
+
+    return load_task(DataConfig(name="tox21", root=str(root), mirror=str(mirror), download=False), 0)
+
+
+def test_a_corrupt_mirror_file_is_blamed_on_the_mirror_by_its_sha256sums(mini_tox21, tmp_path):
+    from dgl_ma.errors import DataError
+
+    _truncate(mini_tox21 / "tox21" / "tox21.csv")
+    root = tmp_path / "root"
+    with pytest.raises(DataError, match="the mirror file .*tox21.csv is corrupt: its SHA-256 differs") as info:
+        _load_tox21(mini_tox21, root)
+    assert "delete the cache" not in str(info.value).lower() and not (root / "tox21" / "tox21.csv").exists()
+
+
+def test_a_truncated_tox21_csv_is_reported_as_truncated_not_as_a_bad_split_file(mini_tox21, tmp_path):
+    from dgl_ma.errors import DataError
+
+    root = tmp_path / "root"
+    _load_tox21(mini_tox21, root)                                       # an intact copy in the cache
+    lines = (root / "tox21" / "tox21.csv").read_text().splitlines()
+    (root / "tox21" / "tox21.csv").write_text("\n".join(lines[:6]) + "\n")   # then cut short
+    with pytest.raises(DataError) as info:
+        _load_tox21(mini_tox21, root)
+    message = str(info.value)
+    assert "the CSV is truncated" in message and "split file" not in message
+    assert f"matches {mini_tox21 / 'SHA256SUMS'}" in message and f"delete {root / 'tox21' / 'tox21.csv'}" in message
+
+
+def test_an_unreadable_dgl_folder_says_whether_the_cache_or_the_mirror_is_damaged(tmp_path):
+    import pickle
+
+    from dgl_ma.data.store import load_dgl_dataset
+    from dgl_ma.errors import DataError
+
+    mirror, root = tmp_path / "mirror", tmp_path / "root"
+    (mirror / "dgl" / "toy_1234").mkdir(parents=True)
+    (mirror / "dgl" / "toy_1234" / "toy.pkl").write_bytes(pickle.dumps(list(range(1000))))
+    _sums(mirror, "dgl/toy_1234/toy.pkl")
+
+    def load():
+        return load_dgl_dataset("toy", lambda raw: pickle.loads((raw / "toy_1234" / "toy.pkl").read_bytes()),
+                                "toy_1234", ["toy.pkl"], root, mirror, download=False)
+
+    assert load() == list(range(1000))
+    _truncate(root / "dgl" / "toy_1234" / "toy.pkl")                   # the cache copy is damaged
+    with pytest.raises(DataError, match=r"matches .*SHA256SUMS and differs from it: delete .*toy_1234"):
+        load()
+    shutil.rmtree(root)
+    _truncate(mirror / "dgl" / "toy_1234" / "toy.pkl")                 # now the mirror is
+    with pytest.raises(DataError, match=r"mirror file .*toy.pkl is corrupt") as info:
+        load()
+    assert "Delete that folder" not in str(info.value) and not (root / "dgl" / "toy_1234").exists()
+
+
+def test_a_mirror_that_does_not_exist_is_named(tmp_path, monkeypatch):
+    from dgl_ma.errors import DataError
+
+    monkeypatch.delenv("DGL_MA_MIRROR", raising=False)
+    with pytest.raises(DataError, match=r"the mirror .*nowhere, which does not exist \(check data.mirror"):
+        _load_tox21(tmp_path / "nowhere", tmp_path / "root")
