@@ -20,7 +20,7 @@ from typing import Any, Dict, List
 
 import pandas as pd
 
-from benchmark.config import LOCATION_KEYS, flat_defaults, flatten
+from benchmark.config import EXECUTION_GROUPS, LOCATION_KEYS, flat_defaults, flatten
 from benchmark.leaderboard import METRIC_COLUMNS, value_of
 from dgl_ma.errors import UserError
 
@@ -35,7 +35,7 @@ def _cell(value: Any) -> Any:
 
 def _config_columns(record: Dict[str, Any]) -> Dict[str, Any]:
     flat = {**flat_defaults(), **flatten(record.get("config") or {})}
-    return {k: _cell(v) for k, v in flat.items() if k not in LOCATION_KEYS and not k.startswith("output.")}
+    return {k: _cell(v) for k, v in flat.items() if k not in LOCATION_KEYS and not k.startswith(EXECUTION_GROUPS)}
 
 
 def runs_table(records: List[Dict[str, Any]]) -> pd.DataFrame:

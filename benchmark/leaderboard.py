@@ -21,7 +21,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import numpy as np
 from tabulate import tabulate
 
-from benchmark.config import LOCATION_KEYS, flat_defaults, flatten
+from benchmark.config import EXECUTION_GROUPS, LOCATION_KEYS, flat_defaults, flatten
 from dgl_ma.errors import ConfigError
 
 # column name -> (value of a record, direction: "metric" follows the dataset's metric, "min"/"max" fixed,
@@ -162,7 +162,7 @@ def group_key(record: Dict[str, Any], over: Sequence[str] = ()) -> str:
     if not over:
         return record["config_id"]
     flat = {**DEFAULTS, **flatten(record["config"])}
-    kept = {k: v for k, v in flat.items() if k not in over and k not in LOCATION_KEYS and not k.startswith("output.")}
+    kept = {k: v for k, v in flat.items() if k not in over and not _is_location(k)}
     return json.dumps(kept, sort_keys=True, default=str)
 
 
@@ -191,11 +191,17 @@ def aggregate(records: List[Dict[str, Any]], metrics: Sequence[str], over: Seque
     return rows
 
 
-def _higher_is_better(row: Row, column: str) -> Optional[bool]:
+def higher_is_better(column: str, metric: Dict[str, Any]) -> Optional[bool]:
+    """Whether larger values of ``column`` are better, given a record's ``metric`` description
+    (``{"name": "mae", "higher_is_better": false}``); None for a column without a direction."""
     direction = METRIC_COLUMNS[column][1]
     if direction == "metric":
-        return bool(row.metric.get("higher_is_better", True))
+        return bool(metric.get("higher_is_better", True))
     return {"max": True, "min": False}.get(direction)
+
+
+def _higher_is_better(row: Row, column: str) -> Optional[bool]:
+    return higher_is_better(column, row.metric)
 
 
 def _direction(row: Row, column: str) -> str:
@@ -218,7 +224,7 @@ def sort_rows(rows: List[Row], column: str) -> List[Row]:
 
 
 def _is_location(key: str) -> bool:
-    return key in LOCATION_KEYS or key.startswith("output.")
+    return key in LOCATION_KEYS or key.startswith(EXECUTION_GROUPS)
 
 
 def varying_keys(rows: List[Row]) -> List[str]:

@@ -28,7 +28,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import MaxNLocator, NullLocator  # noqa: E402
 from matplotlib.transforms import blended_transform_factory  # noqa: E402
 
-from benchmark.config import LOCATION_KEYS, flat_defaults, flatten  # noqa: E402
+from benchmark.config import EXECUTION_GROUPS, LOCATION_KEYS, flat_defaults, flatten  # noqa: E402
 from dgl_ma.metrics import metric_bounds  # noqa: E402
 
 DPI = 120
@@ -60,7 +60,7 @@ def distinguishing_keys(records: List[Dict[str, Any]], drawn: Sequence[str] = DR
     """Config keys other than ``drawn`` (and locations) whose value differs between records."""
     flats = [_flat(r) for r in records]
     keys = sorted({k for flat in flats for k in flat})
-    return [k for k in keys if k not in drawn and k not in LOCATION_KEYS and not k.startswith("output.")
+    return [k for k in keys if k not in drawn and k not in LOCATION_KEYS and not k.startswith(EXECUTION_GROUPS)
             and len({repr(flat.get(k)) for flat in flats}) > 1]
 
 

@@ -6,12 +6,14 @@ interrupted sweep) only ever sees complete records. Records are strict JSON (a N
 value is written as ``null``, which readers treat as missing) with the permissions of a normal
 file (``0666`` minus the umask). Leaderboards are always regenerated from these files.
 
-Every reader goes through :meth:`ResultStore.read`, which checks a file with
-:func:`record_problem`: a file that is not a run record (a stray JSON file, the wrong shape) is
-skipped with a warning naming it; a truncated or undecodable one is also moved aside to
-``<name>.corrupt`` (quarantined) so that it no longer stands for its run. A write never
+Every reader checks a file with :func:`record_problem`. Reading a folder
+(:meth:`ResultStore.records`, ``load``, ``is_finished``): a file that is not a run record (a
+stray JSON file, the wrong shape) is skipped with a warning naming it; a truncated or
+undecodable one is also moved aside to ``<name>.corrupt`` (quarantined) so that it no longer
+stands for its run. A write never
 replaces a file that is not a record of the same run: that file is moved to
-``<name>.not-a-record`` first.
+``<name>.not-a-record`` first. Reading one file by name (:meth:`ResultStore.read`): a
+:class:`UserError` that says what is wrong.
 """
 import json
 import math
@@ -139,9 +141,17 @@ class ResultStore:
             return None, f"is not a run record: {problem}", False
         return record, None, False
 
-    def read(self, path: Path) -> Optional[Dict[str, Any]]:
-        """The record in ``path``, or ``None`` (with a warning naming the file) when it is not
-        one; a truncated or undecodable file is quarantined."""
+    def read(self, path: Path) -> Dict[str, Any]:
+        """The record in ``path`` (one file asked for by name): a :class:`UserError` saying what
+        is wrong when it is not a record."""
+        record, problem, _ = self._parse(path)
+        if record is None:
+            raise UserError(f"{path} {problem}.")
+        return record
+
+    def scan(self, path: Path) -> Optional[Dict[str, Any]]:
+        """The record in ``path`` as a folder reader sees it: ``None``, with a warning naming the
+        file, when it is not one; a truncated or undecodable file is also quarantined."""
         record, problem, corrupt = self._parse(path)
         if record is None:
             if corrupt:
@@ -152,7 +162,7 @@ class ResultStore:
 
     def load(self, run_id: str) -> Optional[Dict[str, Any]]:
         path = self.path(run_id)
-        return self.read(path) if path.exists() else None
+        return self.scan(path) if path.exists() else None
 
     def is_finished(self, run_id: str) -> bool:
         record = self.load(run_id)
@@ -164,7 +174,7 @@ class ResultStore:
         if not self.folder.is_dir():
             return []
         paths = sorted(p for p in self.folder.glob("*.json") if not p.name.startswith(TMP_PREFIX) and p.is_file())
-        return [r for r in (self.read(p) for p in paths) if r is not None]
+        return [r for r in (self.scan(p) for p in paths) if r is not None]
 
     def reindex(self, run_id_of) -> int:
         """Rename every record to the id ``run_id_of(record)`` returns (``(run_id, config_id)``),
