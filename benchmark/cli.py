@@ -92,12 +92,16 @@ def _report_problems(records: List[Dict[str, Any]], folder: Path) -> int:
     return 0
 
 
-def _grid_keys(grid: Dict[str, List[Any]]) -> List[str]:
-    """The dotted keys a grid sets: an axis, or each sub-key of a group axis's mappings."""
+def _grid_keys(plan: Plan) -> List[str]:
+    """The dotted keys a grid sets: an axis, each sub-key of a group axis's mappings, or each key
+    of a linked axis's mappings."""
     keys: Dict[str, None] = {}
-    for axis, values in grid.items():
+    for axis, values in plan.grid.items():
         for value in values:
-            keys.update(dict.fromkeys(flatten(value, f"{axis}.") if isinstance(value, dict) else [axis]))
+            if axis in plan.suite.linked:
+                keys.update(dict.fromkeys(value))
+            else:
+                keys.update(dict.fromkeys(flatten(value, f"{axis}.") if isinstance(value, dict) else [axis]))
     return list(keys)
 
 
@@ -105,7 +109,7 @@ def cmd_show(ns: argparse.Namespace) -> int:
     plan = _plan(ns.overrides)
     print(f"# suite {plan.suite.name}: {plan.suite.description}\n# file: {plan.suite.path}\n")
     shared = OmegaConf.to_container(plan.base)
-    for key in _grid_keys(plan.grid):  # shown with the grid below: the base value never runs
+    for key in _grid_keys(plan):  # shown with the grid below: the base value never runs
         *parents, leaf = key.split(".")
         node = shared
         for part in parents:

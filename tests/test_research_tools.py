@@ -156,3 +156,15 @@ def test_leaderboard_select_renders_the_chosen_configurations(capsys, sweep):
     assert len(lines) == 3 and lines[0].endswith(",chosen_from") and all(line.endswith(",2") for line in lines[1:])
     assert main(["leaderboard", f"suite={suite}", f"output.dir={results}", "select=train.lrr"]) == 2
     assert "Did you mean 'train.lr'" in capsys.readouterr().err
+
+
+def test_where_filters_compare(capsys, tmp_path):
+    """compare reads its runs through the same where= filter: here only depth 2 of a depth study."""
+    from test_compare import depth_study, rows_of, write
+
+    out = tmp_path / "results"
+    write(out, depth_study())
+    assert main(["compare", "suite=toy", f"output.dir={out}", "a=model.norm=lipschitz", "b=model.norm=none",
+                 "by=model.layers", "where=model.layers=2", "name=depth2"]) == 0
+    rows = rows_of(out, "depth2")
+    assert [row["model.layers"] for row in rows] == ["2"] and rows[0]["pairs"] == "4"
