@@ -85,6 +85,7 @@ METRIC_HELP = {
     "test_loss": "test loss at the best-validation epoch",
     "val_loss": "validation loss at the best-validation epoch",
     "best_epoch": "epoch of the best validation score (0 = initialisation)",
+    "final_test": "test score at the last finite epoch (the LipschitzNorm paper's protocol)",
     "epochs": "epochs trained (early stopping, max_seconds)",
     "init_grad": "largest per-layer weight-gradient norm at init (train.diagnostics_every)",
     "init_score": "largest |pre-softmax score| at init (train.diagnostics_every)",

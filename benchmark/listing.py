@@ -5,7 +5,7 @@ from typing import Any, List, Sequence
 
 from tabulate import tabulate
 
-from benchmark.config import valid_keys
+from benchmark.config import LAUNCHERS, SAVE_MODEL, valid_keys
 from benchmark.leaderboard import METRIC_COLUMNS, METRIC_HELP
 from benchmark.suites import load_suite, suite_names, suites_dir
 from dgl_ma.data import DATASETS
@@ -25,6 +25,7 @@ KEY_NOTES = {
     "model.readout": f"{', '.join(READOUTS)} (graph tasks)",
     "model.pos_enc": "Laplacian eigenvectors; 0 = none",
     "model.kernel": ", ".join(KERNELS),
+    "model.shared_qk": "keys tied to queries; null = the reference's choice",
     "model.ebt": ", ".join(EBT_FORMS),
     "data.name": "see datasets above",
     "data.root": "null = $DGL_MA_DATA or ~/.cache/dgl_ma",
@@ -39,8 +40,17 @@ KEY_NOTES = {
     "train.max_seconds": "wall-clock budget per run; 0 = none",
     "train.device": "cpu, cuda, cuda:N",
     "train.diagnostics_every": "gradient/score diagnostics every k epochs; 0 = off",
+    "train.fanouts": "sampled neighbours per layer (node tasks); [] = full batch",
+    "train.checkpoint_every": "epochs between mid-run checkpoints; 0 = none",
+    "analysis.abs_threshold": "null = the relative threshold only",
+    "analysis.gamma_elements": "elements of the gamma fit; 0 = every finite one",
+    "launcher": ", ".join(LAUNCHERS),
+    "workers": "runs at once",
+    "threads": "torch threads per run; 0 = automatic",
+    "slurm.gpus_per_task": "0 = none",
     "seeds": "one run per seed, each in 0..2**32-1",
     "output.dir": "records go to <dir>/<suite>/<run id>.json",
+    "output.save_model": ", ".join(SAVE_MODEL),
 }
 
 
@@ -68,7 +78,8 @@ def render() -> str:
     suites = [(name, load_suite(name).description) for name in suite_names()]
     keys = [(key, kind, repr(default) if isinstance(default, str) else default, _note(key))
             for key, kind, default in valid_keys()]
-    metrics = [(name, METRIC_HELP.get(name, "")) for name in METRIC_COLUMNS if name in METRIC_HELP]
+    metrics = [(name, METRIC_HELP.get(name, "")) for name in METRIC_COLUMNS if not name.startswith("gain@0.")
+               or name == "gain@0.01"]
     parts: List[str] = [
         f"suites ({suites_dir()}):", table(suites),
         "\nmodels:", table(MODELS.describe()),
