@@ -27,7 +27,7 @@ from typing import Any, Dict, List
 import yaml
 
 from benchmark.config import check_key, flatten
-from dgl_ma.errors import ConfigError
+from dgl_ma.errors import ConfigError, warn
 
 SUITES_ENV = "DGL_MA_SUITES"
 SUITE_KEYS = ("description", "config", "grid", "leaderboard")
@@ -68,10 +68,19 @@ def load_suite(name: str) -> Suite:
             )
     elif not path.exists():
         raise ConfigError(f"Suite file {path} does not exist.")
+    elif path.stem in suite_names() and path.resolve() != (suites_dir() / f"{path.stem}.yaml").resolve():
+        warn(f"the suite file {path} is named like the built-in suite {path.stem!r}: its records go to the same "
+             f"folder <output.dir>/{path.stem} and mix with the built-in suite's. Rename the file to keep them apart.")
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as err:
         raise ConfigError(f"Suite file {path} is not valid YAML: {err}") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"Suite file {path} is not UTF-8 text ({err.reason} at byte {err.start}); "
+                          f"save it as UTF-8.") from None
+    except OSError as err:
+        what = "is a directory, not a YAML file" if path.is_dir() else f"cannot be read ({err.strerror})"
+        raise ConfigError(f"Suite file {path} {what}. Pass suite=NAME or suite=path/to/file.yaml.") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"Suite file {path} must be a mapping with keys {', '.join(SUITE_KEYS)}.")
     unknown = set(raw) - set(SUITE_KEYS)

@@ -13,6 +13,11 @@ from dgl_ma.data.task import GraphTask, NodeTask, TaskInfo
 CSBM_CLASSES = 4
 CSBM_FEATURES = 16
 MAX_DEGREE_FEATURE = 8
+# The smallest sizes that generate (tests/test_user_audit.py checks that one less fails): CSBM
+# needs 5 nodes per community (its in-block edge probability 5 / block is at most 1); MiniGC's
+# stratified split (scikit-learn) needs every one of its 8 families in every split.
+CSBM_MIN_NODES = 20
+MINIGC_MIN_GRAPHS = 37
 
 
 def load_csbm(cfg: DataConfig, seed: int) -> NodeTask:
@@ -58,7 +63,7 @@ def load_minigc(cfg: DataConfig, seed: int) -> GraphTask:
     return GraphTask(info, train, val, test)
 
 
-DATASETS.add("csbm", DatasetSpec(load_csbm, seeded=True),
+DATASETS.add("csbm", DatasetSpec(load_csbm, seeded=True, min_size=("num_nodes", CSBM_MIN_NODES)),
              "generated contextual SBM node classification (4 classes, data.num_nodes nodes)")
-DATASETS.add("minigc", DatasetSpec(load_minigc, seeded=True),
+DATASETS.add("minigc", DatasetSpec(load_minigc, seeded=True, min_size=("num_graphs", MINIGC_MIN_GRAPHS)),
              "generated graph classification: DGL MiniGC, 8 graph families (data.num_graphs graphs)")

@@ -1,7 +1,7 @@
 """Dataset configuration and registry."""
 import dataclasses
 from dataclasses import dataclass
-from typing import Callable, Optional, Union
+from typing import Callable, Optional, Tuple, Union
 
 from dgl_ma.data.missing import apply_missing_features
 from dgl_ma.data.task import GraphTask, NodeTask
@@ -71,10 +71,21 @@ Task = Union[NodeTask, GraphTask]
 @dataclass(frozen=True)
 class DatasetSpec:
     """``load(cfg, seed)`` builds the task. ``seeded``: the data itself depends on the seed
-    (generated datasets); otherwise one load serves every seed."""
+    (generated datasets); otherwise one load serves every seed. ``min_size``: for generated
+    datasets, ``(data key, smallest value that generates)``, checked before any run."""
 
     load: Callable[[DataConfig, int], Task]
     seeded: bool
+    min_size: Optional[Tuple[str, int]] = None
+
+    def check(self, cfg: DataConfig) -> None:
+        """Raise :class:`ConfigError` for a configuration this dataset cannot be built with."""
+        if self.min_size is not None:
+            key, smallest = self.min_size
+            if getattr(cfg, key) < smallest:
+                raise ConfigError(f"data.{key}={getattr(cfg, key)} is too small for dataset {cfg.name!r}, "
+                                  f"which needs data.{key} >= {smallest} (every class in each of the "
+                                  f"train/val/test splits).")
 
 
 DATASETS: Registry[DatasetSpec] = Registry("dataset")

@@ -11,7 +11,7 @@ from torch import nn
 
 from dgl_ma.data.task import TaskInfo
 from dgl_ma.errors import ConfigError
-from dgl_ma.models.base import MODELS, GraphModel, ModelConfig
+from dgl_ma.models.base import COMMON_KEYS, MODELS, GraphModel, ModelConfig
 from dgl_ma.models.full_graph import complete_graph, diffusion_kernel, random_walk_kernel
 from dgl_ma.models.heads import TaskHead, edge_encoder, node_encoder
 from dgl_ma.layers.bias import (EBT_FORMS, FLOOR, ExplicitBias, aggregate, attention_weights, clamped_exp,
@@ -103,6 +103,7 @@ class GraphiTNet(GraphModel):
     no kernel, no degree normalisation, separate keys and queries, the clamped exponential."""
 
     full = True
+    config_keys = COMMON_KEYS + ("input_dropout", "kernel", "shared_qk", "use_bias", "ebt")
 
     def __init__(self, cfg: ModelConfig, task: TaskInfo):
         super().__init__()
@@ -156,3 +157,4 @@ MODELS.add("graphit", GraphiTNet, "GraphiT (Mialon et al. 2021): attention over 
 @MODELS.register("graphit_sparse", "GraphiT restricted to real edges, no kernel (the variant of the MA paper)")
 class SparseGraphiTNet(GraphiTNet):
     full = False
+    config_keys = COMMON_KEYS + ("input_dropout", "shared_qk", "use_bias", "ebt")
