@@ -21,7 +21,7 @@ class SampledNodeRunner:
         self.graph, self.batch_size, self.fanouts = task.graph, batch_size, fanouts
         self.label = task.graph.ndata["label"]
         self.nodes = {s: torch.nonzero(task.graph.ndata[f"{s}_mask"]).reshape(-1) for s in ("train", "val", "test")}
-        self.shuffle = torch.Generator().manual_seed(seed)
+        self.shuffle_rng = torch.Generator().manual_seed(seed)
         self.fixed = self._batch(self.nodes["train"][:batch_size], "train")
 
     def _batch(self, seeds: torch.Tensor, split: str) -> Tuple[dgl.DGLGraph, torch.Tensor]:
@@ -32,7 +32,7 @@ class SampledNodeRunner:
     def _batches(self, split: str, shuffle: bool = False):
         nodes = self.nodes[split]
         if shuffle:
-            nodes = nodes[torch.randperm(len(nodes), generator=self.shuffle)]
+            nodes = nodes[torch.randperm(len(nodes), generator=self.shuffle_rng)]
         for start in range(0, len(nodes), self.batch_size):
             yield self._batch(nodes[start:start + self.batch_size], split)
 
