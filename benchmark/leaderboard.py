@@ -7,6 +7,7 @@ seeds, parameters and training seconds per epoch. Rows are sorted by the first m
 direction and the best row is marked. Always computed from the raw records.
 """
 import csv
+import html
 import io
 import json
 import math
@@ -61,7 +62,7 @@ def _at_init(record: Dict[str, Any], key: str) -> Optional[float]:
     diagnostics = record.get("diagnostics") or []
     values = [layer[key] for layer in diagnostics[0]["layers"] if layer[key] is not None] if diagnostics else []
     return max(values) if values else None
-FORMATS = {"github": "github", "latex": "latex_booktabs", "csv": "csv"}
+FORMATS = {"github": "github", "latex": "latex_booktabs", "csv": "csv", "html": "html"}  # html: the report site
 DEFAULTS = flat_defaults()
 FOOTER = (
     "mean ± sample std (ddof=1) over the finished runs (n: seeds, and folds where the suite "
@@ -201,6 +202,9 @@ def _tabulate(body: List[List[Any]], header: List[str], fmt: str) -> str:
     text = tabulate(body, headers=header, tablefmt=FORMATS[fmt], disable_numparse=True)
     if fmt == "latex":
         text = text.replace("±", r"$\pm$").replace("BOLDSTART", r"\textbf{").replace("BOLDEND", "}")
+    elif fmt == "html":  # tabulate escaped the cells; the markers hold no character it escapes
+        text = text.replace("BOLDSTART", "<strong>").replace("BOLDEND", "</strong>")
+        text = text.replace("<table>", '<table class="leaderboard">', 1)
     return text
 
 
@@ -289,7 +293,7 @@ def render(records: List[Dict[str, Any]], metrics: Sequence[str], fmt: str = "gi
     rows = aggregate(records, metrics, over)
     if fmt == "csv":
         if pivot:
-            raise ConfigError("pivot= works with format=github or latex; CSV already has one line per configuration.")
+            raise ConfigError("pivot= works with format=github, latex or html; CSV already has one line per configuration.")
         return csv_table(rows, metrics)
     by_dataset: Dict[str, List[Row]] = {}
     for row in rows:
@@ -303,5 +307,13 @@ def render(records: List[Dict[str, Any]], metrics: Sequence[str], fmt: str = "gi
         body = pivot_table(group, metrics[0], pivot, fmt) if pivot else table(group, metrics, fmt)
         if pivot:
             heading += f", {metrics[0]} by {pivot}"
-        parts.append((f"### {heading}\n\n" if fmt == "github" else f"% {heading}\n") + body)
-    return "\n\n".join(parts + [FOOTER if fmt == "github" else "% " + FOOTER])
+        parts.append(_heading(heading, fmt) + body)
+    return "\n\n".join(parts + [_footer(fmt)])
+
+
+def _heading(text: str, fmt: str) -> str:
+    return {"github": f"### {text}\n\n", "latex": f"% {text}\n", "html": f"<h3>{html.escape(text)}</h3>\n"}[fmt]
+
+
+def _footer(fmt: str) -> str:
+    return {"github": FOOTER, "latex": "% " + FOOTER, "html": f'<p class="footnote">{html.escape(FOOTER)}</p>'}[fmt]
