@@ -10,7 +10,8 @@ Extra tables (the hook for verdict and fidelity tables): every ``<output.dir>/<s
 file with the suffix ``.csv`` (first line = header), ``.md`` (GitHub pipe tables, ``#`` headings
 and paragraphs) or ``.json`` (``{"title": str, "columns": [str], "rows": [[cell]], "note": str}``,
 title and note optional) is rendered on the suite page under a heading made from its title or
-file name (``verdicts.md`` → "Verdicts"); verdict and fidelity tables come first.
+file name (``verdicts.md`` → "Verdicts"; a Markdown file's first-line heading is its title);
+verdict tables come first, then fidelity tables, then the others by file name.
 """
 import csv
 import html
@@ -163,8 +164,11 @@ def _bold(escaped: str) -> str:
     return re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", escaped)
 
 
-def _markdown(text: str) -> str:
-    """GitHub pipe tables, ``#`` headings and paragraphs; everything else is escaped text."""
+def _markdown(text: str) -> Tuple[Optional[str], str]:
+    """(title, html): GitHub pipe tables, ``#`` headings and paragraphs, everything escaped; a
+    heading on the first line is the title."""
+    lines = text.strip().splitlines()
+    title = lines.pop(0).lstrip("#").strip() if lines and lines[0].startswith("#") else None
     parts, block = [], []
 
     def flush_table():
@@ -174,7 +178,7 @@ def _markdown(text: str) -> str:
         block.clear()
 
     paragraph: List[str] = []
-    for line in text.splitlines() + [""]:
+    for line in lines + [""]:
         if line.lstrip().startswith("|"):
             block.append(line)
             continue
@@ -188,7 +192,7 @@ def _markdown(text: str) -> str:
                 parts.append(f"<h4>{html.escape(line.lstrip('#').strip())}</h4>")
         else:
             paragraph.append(line.strip())
-    return "\n".join(parts)
+    return title, "\n".join(parts)
 
 
 def _render_table(path: Path) -> Tuple[Optional[str], str]:
@@ -197,7 +201,7 @@ def _render_table(path: Path) -> Tuple[Optional[str], str]:
         rows = list(csv.reader(path.read_text().splitlines()))
         return None, _table_html(rows[0], rows[1:]) if rows else ""
     if path.suffix == ".md":
-        return None, _markdown(path.read_text())
+        return _markdown(path.read_text())
     data = json.loads(path.read_text())
     body = _table_html(data["columns"], data["rows"])
     note = f'<p class="footnote">{html.escape(str(data["note"]))}</p>' if data.get("note") else ""
@@ -210,7 +214,8 @@ def extra_tables(folder: Path) -> List[ExtraTable]:
     if not folder.is_dir():
         return []
     files = [p for p in folder.iterdir() if p.suffix in TABLE_SUFFIXES and p.is_file()]
-    files.sort(key=lambda p: (not p.stem.lower().startswith(FIRST_TABLES), p.name))
+    files.sort(key=lambda p: (next((i for i, first in enumerate(FIRST_TABLES) if p.stem.lower().startswith(first)),
+                                   len(FIRST_TABLES)), p.name))
     tables = []
     for path in files:
         default = path.stem.replace("_", " ").replace("-", " ").capitalize()
