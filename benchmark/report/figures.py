@@ -8,8 +8,9 @@
   counts (the MA figures of ``ma_plots`` on that one record; the gamma-fit figure, seconds per
   run, stays on the suite page).
 
-A run page is made for every record of a sweep, so the curves reuse one figure: only the lines
-change between runs (about 20 ms a run instead of about 150 ms for a new figure).
+A run page is made for every record of a sweep, so the curves reuse one figure (only the lines
+and limits change between runs; a new figure per run costs several times more) and are saved as
+256-colour PNGs (about 13 kB instead of 50 kB for a noisy 100-epoch history).
 """
 import math
 from pathlib import Path
@@ -20,6 +21,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from benchmark.ma_plots import _Loader, bond_counts, plot_bond_heatmap, plot_ratio_curves, plot_massive, variant_of  # noqa: E402
 from benchmark.plots import DPI, plot_suite  # noqa: E402
@@ -89,10 +91,16 @@ class CurvePlotter:
                 mark.set_visible(isinstance(value, (int, float)))
                 mark.set_xdata([value, value] if mark.get_visible() else [0, 0])
         for panel, ax in self.axes.items():
-            ax.set_title("loss" if panel == "loss" else metric, fontsize="medium")
+            title = "loss" if panel == "loss" else metric
+            if ax.get_title() != title:  # setting a title costs as much as the rest of the figure
+                ax.set_title(title, fontsize="medium")
             ax.relim(visible_only=True)
             ax.autoscale_view()
-        self.fig.savefig(path, dpi=CURVE_DPI)
+        # a 256-colour PNG of the drawn canvas: a third of savefig's size, and faster to encode
+        self.fig.canvas.draw()
+        width, height = self.fig.canvas.get_width_height()
+        image = Image.frombuffer("RGBA", (width, height), self.fig.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+        image.convert("RGB").quantize(256, method=Image.Quantize.FASTOCTREE).save(path)
         return path
 
     def close(self) -> None:

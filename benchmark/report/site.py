@@ -132,6 +132,12 @@ def _runs_columns(suite: SuiteResults) -> List[str]:
     return (["data.name"] if len(datasets) > 1 else []) + keys
 
 
+def _order(value: Any) -> tuple:
+    """Sort key mixing numbers (by value) and anything else (by text)."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return (0, value, "") if number else (1, 0, str(value))
+
+
 def _config_summary(records: List[Dict[str, Any]]) -> (List[List[Any]], List[List[Any]]):
     """(keys with one value in every record, keys with several values and those values)."""
     flats = [flatten(r["config"]) for r in records]
@@ -170,6 +176,7 @@ def _write_suite(env: Environment, suite: SuiteResults, folder: Path, plotter: f
         ma = figures.run_ma_figures(record, suite.folder, runs_dir / stem)
         context = pages.run_context(record, stem, suite.name, curves is not None, [p.name for p in ma], generated)
         (runs_dir / f"{stem}.html").write_text(run_template.render(**context))
+    rows.sort(key=lambda row: [_order(v) for v in row["values_"]] + [_order(row["seed"])])
     counts = Counter(r["status"] for r in records)
     context = dict(
         name=suite.name, description=suite.suite.description if suite.suite else "",
