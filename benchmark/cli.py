@@ -28,6 +28,7 @@ EXAMPLES = """examples:
   python -m benchmark show suite=quickstart
   python -m benchmark leaderboard suite=quickstart format=latex
   python -m benchmark plot suite=deep_gat_quick
+  python -m benchmark compare suite=deep_gat a=model.norm=lipschitz b=model.norm=none by=data.name by=model.layers
   python -m benchmark report site=results/site
 """
 
@@ -49,14 +50,21 @@ def cmd_run(ns: argparse.Namespace) -> int:
     plan = _plan(ns.overrides)
     print(f"suite {plan.suite.name}: {len(plan.runs)} runs → {plan.output_dir}", file=sys.stderr)
     try:
-        summary = execute(plan, force=ns.force, progress=not ns.no_progress)
+        summary = execute(plan, force=ns.force, progress=not ns.no_progress, detach=ns.detach)
     except KeyboardInterrupt:
         done = sum(ResultStore(plan.output_dir).is_finished(r.run_id) for r in plan.runs)
         print(f"\ninterrupted: {done} of {len(plan.runs)} runs are finished and saved in {plan.output_dir}; "
-              f"the run in flight was dropped. Re-run the same command to finish the rest.", file=sys.stderr)
+              f"runs in flight keep their last checkpoint. Re-run the same command to finish the rest.", file=sys.stderr)
         return 130
-    if not summary.executed:
+    for note in summary.notes:
+        print(note, file=sys.stderr)
+    print(summary.line(plan.suite.name), file=sys.stderr)
+    if summary.skipped == summary.total:
         print(f"all {summary.total} runs already finished (use --force to rerun them)", file=sys.stderr)
+    if ns.detach:
+        print(f"submitted; rerun the same command (without --detach) to follow the sweep and collect its results",
+              file=sys.stderr)
+        return 0
     store = ResultStore(plan.output_dir)
     records = [r for r in (store.load(run.run_id) for run in plan.runs) if r is not None]
     print(leaderboard.render(records, plan.suite.metrics, over=plan.suite.aggregate_over))
@@ -172,6 +180,17 @@ def cmd_leaderboard(ns: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(ns: argparse.Namespace) -> int:
+    from benchmark import compare  # scipy.stats only when comparing
+
+    request = compare.parse_request(ns.overrides)
+    rows = compare.compare(ResultStore(request.folder).records(), request)
+    print(compare.table(rows, request))
+    for path in compare.write_tables(rows, request):
+        print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
 def cmd_report(ns: argparse.Namespace) -> int:
     suites: List[str] = []
     rest = []
@@ -205,6 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("overrides", nargs="*", metavar="key=value")
     run.add_argument("--force", action="store_true", help="rerun runs that already have a record")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    run.add_argument("--detach", action="store_true",
+                     help="launcher=slurm: submit and return; a later run with the same arguments follows and collects")
     run.set_defaults(func=cmd_run)
     show = sub.add_parser("show", help="print the resolved config and the run grid without running",
                           description="Resolve suite=NAME with overrides and list its runs.")
@@ -229,6 +250,15 @@ def build_parser() -> argparse.ArgumentParser:
                                        "picks the column shown first (e.g. init_grad)")
     board.add_argument("overrides", nargs="*", metavar="key=value")
     board.set_defaults(func=cmd_leaderboard)
+    comp = sub.add_parser("compare", help="A/B statistical comparison of two sets of a suite's runs",
+                          description="compare suite=NAME a=KEY=VALUE[,KEY=VALUE] b=KEY=VALUE[,...] [by=KEY ...] "
+                                      "[metric=COLUMN] [format=github|latex|csv] [alpha=0.05] [name=NAME] "
+                                      "[output.dir=PATH]: per group of the by= keys, a paired t-test and Wilcoxon "
+                                      "test on seed pairs (Welch's t-test without pairs), a bootstrap 95 % CI of the "
+                                      "difference, an effect size, Holm-adjusted p-values and a verdict; also writes "
+                                      "<output.dir>/<suite>/tables/compare-<name>.md and .csv")
+    comp.add_argument("overrides", nargs="*", metavar="key=value")
+    comp.set_defaults(func=cmd_compare)
     report = sub.add_parser("report", help="write a static HTML site of the results (leaderboards, figures, run pages)",
                             description="report [suite=NAME ...] [output.dir=PATH] [site=PATH]: every suite under "
                                         "output.dir (default results), or the named ones, as a self-contained site "
