@@ -4,9 +4,10 @@
   records with per-epoch history and epoch-0 diagnostics.
 * ``ma_tiny``: one real graph-transformer run with ``analysis.massive`` and ``analysis.attack``
   (its activation files beside the record), from a suite file in the same temporary folder.
-* In ``quickstart``: one real record rewritten the way the runner writes a crashed run
-  (``failed``, message, traceback, no scores), two malformed records (not JSON; JSON without a
-  config), and ``tables/`` with a verdict (Markdown), a fidelity (CSV) and a JSON table.
+* In ``quickstart``: the tables of a real ``compare`` (``tables/compare-depth.md`` and ``.csv``),
+  one real record rewritten the way the runner writes a crashed run (``failed``, message,
+  traceback, no scores), two malformed records (not JSON; JSON without a config), and in
+  ``tables/`` a verdict (Markdown), a fidelity (CSV) and a JSON table.
 """
 import json
 import textwrap
@@ -54,6 +55,8 @@ def make_results(root: Path) -> Dict[str, Path]:
     suite_file = root / "ma_tiny.yaml"
     suite_file.write_text(textwrap.dedent(MA_SUITE))
     assert main(["run", f"suite={suite_file}", *common]) == 0, "the MA run failed"
+    assert main(["compare", "suite=quickstart", "a=model.layers=2", "b=model.layers=4", "by=data.name",
+                 "name=depth", f"output.dir={out}"]) == 0  # tables/compare-depth.md and .csv
 
     folder = out / "quickstart"
     first = sorted(folder.glob("*.json"))[0]
@@ -66,7 +69,7 @@ def make_results(root: Path) -> Dict[str, Path]:
     (folder / "broken.json").write_text('{"run_id": "broken", "status": ')
     (folder / "noconfig.json").write_text(json.dumps({"run_id": "noconfig", "status": "ok", "seed": 0}))
     tables = folder / "tables"
-    tables.mkdir()
+    tables.mkdir(exist_ok=True)
     (tables / "verdicts.md").write_text(VERDICTS_MD)
     (tables / "fidelity.csv").write_text(FIDELITY_CSV)
     (tables / "budget.json").write_text(json.dumps(EXTRA_JSON))

@@ -165,10 +165,19 @@ def test_index_lists_malformed_records_and_counts(report_site):
     assert not list((report_site / "quickstart" / "runs").glob("broken*"))
 
 
-def test_extra_tables_are_rendered_verdicts_first(report_site):
+def test_extra_tables_are_rendered_verdicts_first(report_site, report_results):
     page = Page(report_site / "quickstart" / "index.html")
-    headings = page.headings
-    assert headings.index("Verdicts") < headings.index("Fidelity") < headings.index("Budget") < headings.index("Runs")
+    title = "quickstart: A = model.layers=2 vs B = model.layers=4 — test (accuracy, higher is better)"
+    headings = page.headings  # the compare table's own heading is its title
+    assert headings.index("Verdicts") < headings.index(title) < headings.index("Fidelity") < \
+        headings.index("Budget") < headings.index("Runs")
+    compare = next(t for t in page.tables if t["heading"] == title)  # the .md of `compare`, once
+    assert [row[0] for row in compare["rows"][1:]] == ["csbm", "minigc"] and "verdict" in compare["rows"][0]
+    assert sum(t["heading"] == title for t in page.tables) == 1
+    for name in ("compare-depth.md", "compare-depth.csv"):  # both files, for download
+        assert f"tables/{name}" in page.links
+        assert (report_site / "quickstart" / "tables" / name).read_bytes() == \
+            (report_results["quickstart"] / "tables" / name).read_bytes()
     verdicts = [t for t in page.tables if t["class"] == "extra" and t["heading"] == "Verdicts"][0]
     assert verdicts["rows"][1][:2] == ["deeper GAT loses accuracy", "B better"] and (1, 1) in verdicts["bold"]
     fidelity = next(t for t in page.tables if t["heading"] == "Fidelity")

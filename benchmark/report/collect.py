@@ -10,8 +10,10 @@ Extra tables (the hook for verdict and fidelity tables): every ``<output.dir>/<s
 file with the suffix ``.csv`` (first line = header), ``.md`` (GitHub pipe tables, ``#`` headings
 and paragraphs) or ``.json`` (``{"title": str, "columns": [str], "rows": [[cell]], "note": str}``,
 title and note optional) is rendered on the suite page under a heading made from its title or
-file name (``verdicts.md`` → "Verdicts"; a Markdown file's first-line heading is its title);
-verdict tables come first, then fidelity tables, then the others by file name.
+file name (``verdicts.md`` → "Verdicts"; a Markdown file's first-line heading is its title).
+Files that differ only in suffix are one table (``compare`` writes ``compare-<name>.md`` and
+``.csv``): the Markdown one is shown, all are copied into the site for download. Verdict tables
+come first, then ``compare`` tables, then fidelity tables, then the others by file name.
 """
 import csv
 import html
@@ -29,8 +31,8 @@ from benchmark.suites import Suite, load_suite, suite_names
 from dgl_ma.errors import ConfigError, UserError
 
 STATUSES = ("ok", "diverged", "failed")
-TABLE_SUFFIXES = (".csv", ".md", ".json")
-FIRST_TABLES = ("verdict", "fidelity")  # file names starting with these come first
+TABLE_SUFFIXES = (".md", ".json", ".csv")  # one table per name: the first of these that exists is shown
+FIRST_TABLES = ("verdict", "compare", "fidelity")  # file names starting with these come first, in this order
 
 
 @dataclass
@@ -43,7 +45,8 @@ class Malformed:
 class ExtraTable:
     title: str
     source: Path
-    html: str          # rendered, escaped markup
+    html: str                                       # rendered, escaped markup
+    files: List[Path] = field(default_factory=list)  # source and same-name files (e.g. the .csv of a .md)
 
 
 @dataclass
@@ -213,15 +216,21 @@ def extra_tables(folder: Path) -> List[ExtraTable]:
     is shown as such, not fatal."""
     if not folder.is_dir():
         return []
-    files = [p for p in folder.iterdir() if p.suffix in TABLE_SUFFIXES and p.is_file()]
-    files.sort(key=lambda p: (next((i for i, first in enumerate(FIRST_TABLES) if p.stem.lower().startswith(first)),
-                                   len(FIRST_TABLES)), p.name))
+    by_name: Dict[str, List[Path]] = {}
+    for path in folder.iterdir():
+        if path.suffix in TABLE_SUFFIXES and path.is_file():
+            by_name.setdefault(path.stem, []).append(path)
+    for paths in by_name.values():
+        paths.sort(key=lambda p: TABLE_SUFFIXES.index(p.suffix))
+    names = sorted(by_name, key=lambda stem: (next((i for i, first in enumerate(FIRST_TABLES)
+                                                    if stem.lower().startswith(first)), len(FIRST_TABLES)), stem))
     tables = []
-    for path in files:
+    for name in names:
+        path = by_name[name][0]
         default = path.stem.replace("_", " ").replace("-", " ").capitalize()
         try:
             title, body = _render_table(path)
         except (OSError, ValueError, KeyError, TypeError, IndexError) as err:
             title, body = None, f'<p class="error">{html.escape(f"cannot read {path.name}: {err}")}</p>'
-        tables.append(ExtraTable(title or default, path, body))
+        tables.append(ExtraTable(title or default, path, body, by_name[name]))
     return tables

@@ -10,6 +10,7 @@ static web server. Layout::
     <site>/<suite>/index.html                   leaderboards, pivots, figures, extra tables, runs
     <site>/<suite>/leaderboard.csv              the leaderboard as CSV
     <site>/<suite>/figures/*.png
+    <site>/<suite>/tables/*                     copies of <output.dir>/<suite>/tables/ (.md, .csv, .json)
     <site>/<suite>/runs/<run id>.html|.json|.png  run page, its record, its curves (and MA figures)
     <site>/asv/                                 a copy of .asv/html, when it exists
 
@@ -165,6 +166,10 @@ def _write_suite(env: Environment, suite: SuiteResults, folder: Path, plotter: f
                   for key in (suite.suite.pivot if suite.suite else [])]
         figure_names = [p.name for p in figures.suite_figures(records, suite.folder, folder / "figures")]
         columns = _runs_columns(suite)
+    for table in suite.tables:  # the table files themselves, for download
+        (folder / "tables").mkdir(exist_ok=True)
+        for path in table.files:
+            shutil.copyfile(path, folder / "tables" / path.name)
     common, varying = _config_summary(records)
     run_template = env.get_template("run.html.j2")
     rows = []
