@@ -254,3 +254,24 @@ def test_user_errors_exit_2(case, message, report_results, tmp_path, capsys):
     assert message in err and "Traceback" not in err
     if case == "foreign-folder":
         assert (site / "notes.txt").read_text() == "mine"
+
+
+def test_leaderboard_html_format_escapes_and_marks_the_best(report_results):
+    records = [json.loads(p.read_text()) for p in report_results["ma"].glob("*.json")]
+    records[0]["config"]["data"]["name"] = "<zinc & co>"  # a name that HTML must escape
+    text = render(records, ["test", "val"], "html")
+    assert "<h3>&lt;zinc &amp; co&gt; — accuracy, higher is better</h3>" in text
+    assert '<table class="leaderboard">' in text and "<strong>" in text and "BOLD" not in text
+
+
+def test_suite_pivot_must_be_a_list_of_keys(tmp_path):
+    from benchmark.suites import load_suite
+    from dgl_ma.errors import ConfigError
+
+    path = tmp_path / "s.yaml"
+    path.write_text("grid: {model.layers: [1, 2]}\nleaderboard: {pivot: model.layers}\n")
+    with pytest.raises(ConfigError, match="leaderboard.pivot must be a list"):
+        load_suite(str(path))
+    path.write_text("grid: {model.layers: [1, 2]}\nleaderboard: {pivot: [model.layerz]}\n")
+    with pytest.raises(ConfigError, match="Did you mean 'model.layers'"):
+        load_suite(str(path))
