@@ -9,6 +9,7 @@ import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Dict, List
+from urllib.parse import unquote
 
 import pytest
 
@@ -80,7 +81,7 @@ def test_every_link_resolves_inside_the_site_and_nothing_is_fetched(report_site)
             assert not link.startswith(("http:", "https:", "//")), f"{path}: external link {link}"
             if link.startswith(("#", "data:")):
                 continue
-            target = (path.parent / link.split("#")[0]).resolve()
+            target = (path.parent / unquote(link.split("#")[0])).resolve()
             assert target.is_file(), f"{path.relative_to(report_site)} links to a missing {link}"
             assert report_site.resolve() in target.parents, f"{path}: {link} leaves the site"
         assert all("src" not in script for script in page.scripts), f"{path}: a script from a file or CDN"
@@ -217,6 +218,19 @@ def test_rebuild_replaces_the_previous_site(report_results, tmp_path):
     build_site(out, site)
     assert not (site / "stale.html").exists() and (site / "one" / "runs" / record.name.replace(".json", ".html")).is_file()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".site")]  # no staging folder left
+
+
+def test_a_record_the_figures_cannot_read_is_reported_on_the_page(report_results, tmp_path):
+    out = tmp_path / "results"
+    (out / "one").mkdir(parents=True)
+    source = next(p for p in sorted(report_results["quickstart"].glob("*.json"))
+                  if p.stem not in ("broken", "noconfig") and p != report_results["failed"])
+    record = json.loads(source.read_text())
+    record["diagnostics"][0]["layers"][0]["weight_grad"] = "not a number"
+    (out / "one" / source.name).write_text(json.dumps(record))
+    build_site(out, tmp_path / "site")
+    assert "The figures could not be drawn from these records: ValueError" in (tmp_path / "site" / "one" / "index.html").read_text()
+    assert (tmp_path / "site" / "one" / "runs" / source.name.replace(".json", ".html")).is_file()
 
 
 @pytest.mark.parametrize("case, message", [

@@ -158,13 +158,16 @@ def _write_suite(env: Environment, suite: SuiteResults, folder: Path, plotter: f
     runs_dir = folder / "runs"
     runs_dir.mkdir(parents=True)
     records = suite.records
-    boards, pivots, figure_names, columns = "", [], [], []
+    boards, pivots, figure_names, columns, figure_error = "", [], [], [], None
     if records:
         boards = leaderboard.render(records, suite.metrics, "html", over=suite.over)
         (folder / "leaderboard.csv").write_text(leaderboard.render(records, suite.metrics, "csv", over=suite.over) + "\n")
         pivots = [(key, leaderboard.render(records, suite.metrics, "html", pivot=key, over=suite.over))
                   for key in (suite.suite.pivot if suite.suite else [])]
-        figure_names = [p.name for p in figures.suite_figures(records, suite.folder, folder / "figures")]
+        try:
+            figure_names = [p.name for p in figures.suite_figures(records, suite.folder, folder / "figures")]
+        except Exception as err:  # noqa: BLE001 — shown on the page; the rest of the site is still written
+            figure_error = f"{type(err).__name__}: {err}"
         columns = _runs_columns(suite)
     for table in suite.tables:  # the table files themselves, for download
         (folder / "tables").mkdir(exist_ok=True)
@@ -177,9 +180,14 @@ def _write_suite(env: Environment, suite: SuiteResults, folder: Path, plotter: f
         stem = suite.pages[record["run_id"]]
         rows.append(pages.run_row(record, stem, columns))
         shutil.copyfile(suite.folder / f"{stem}.json", runs_dir / f"{stem}.json")
-        curves = plotter.plot(record, runs_dir / f"{stem}.png")
-        ma = figures.run_ma_figures(record, suite.folder, runs_dir / stem)
+        curves, ma, error = None, [], None
+        try:
+            curves = plotter.plot(record, runs_dir / f"{stem}.png")
+            ma = figures.run_ma_figures(record, suite.folder, runs_dir / stem)
+        except Exception as err:  # noqa: BLE001 — shown on the run's page
+            error = f"{type(err).__name__}: {err}"
         context = pages.run_context(record, stem, suite.name, curves is not None, [p.name for p in ma], generated)
+        context["figure_error"] = error
         (runs_dir / f"{stem}.html").write_text(run_template.render(**context))
     rows.sort(key=lambda row: [_order(v) for v in row["values_"]] + [_order(row["seed"])])
     counts = Counter(r["status"] for r in records)
@@ -188,7 +196,7 @@ def _write_suite(env: Environment, suite: SuiteResults, folder: Path, plotter: f
         suite_file=suite.suite.path.read_text() if suite.suite else None,
         suite_path=str(suite.suite.path) if suite.suite else None, folder=str(suite.folder),
         counts=[(s, counts.get(s, 0)) for s in STATUSES], total=len(records), malformed=suite.malformed,
-        leaderboards=boards, pivots=pivots, figures=figure_names, tables=suite.tables,
+        leaderboards=boards, pivots=pivots, figures=figure_names, figure_error=figure_error, tables=suite.tables,
         common=common, varying=varying, columns=[(_column_name(k), k) for k in columns], runs=rows,
         metric=pages.metric_name(records), generated=generated, csv=bool(records),
     )
