@@ -22,14 +22,19 @@ from dgl_ma.metrics import METRICS, Metric
 from dgl_ma.models.base import GraphModel
 from dgl_ma.train.checkpoint import Checkpointer, rng_state, set_rng_state
 from dgl_ma.train.diagnostics import layer_diagnostics
+from dgl_ma.train.sampled import SampledNodeRunner
 
 
 @dataclass
 class TrainConfig:
     """Optimisation protocol. ``patience``/``lr_patience`` count epochs without a lower
-    validation loss (0 disables early stopping); ``max_seconds`` is a wall-clock budget
-    (0 = none); ``batch_size`` applies to graph tasks only; ``diagnostics_every`` records
-    per-layer gradient norms and score ranges at initialisation and every k epochs (0 = off).
+    validation loss (0 disables early stopping; ``lr_patience`` 0 also switches the scheduler
+    off); ``max_seconds`` is a wall-clock budget (0 = none); ``batch_size``: graphs per batch
+    of a graph task, or seed nodes per batch of a node task with ``fanouts``;
+    ``fanouts``: node tasks train and evaluate on sampled neighbourhoods
+    (:func:`dgl_ma.data.sampling.sample_subgraph`, DGL ``NeighborSampler`` order) instead of
+    the full graph (empty = full batch); ``diagnostics_every`` records per-layer gradient norms
+    and score ranges at initialisation and every k epochs (0 = off).
 
     ``checkpoint_every``: epochs between mid-run checkpoints (0 = none), skipped while fewer than
     ``checkpoint_seconds`` of training passed since the last one, so that runs of a few seconds
@@ -46,6 +51,7 @@ class TrainConfig:
     max_seconds: float = 0.0
     device: str = "cpu"
     diagnostics_every: int = 0
+    fanouts: List[int] = field(default_factory=list)
     checkpoint_every: int = 5
     checkpoint_seconds: float = 30.0
 
@@ -62,6 +68,8 @@ class TrainConfig:
                               f"{self.checkpoint_every} and {self.checkpoint_seconds}.")
         if not 0.0 < self.lr_factor < 1.0:
             raise ConfigError(f"train.lr_factor must lie in (0, 1), got {self.lr_factor}.")
+        if any(f == 0 or f < -1 for f in self.fanouts):
+            raise ConfigError(f"train.fanouts are edges sampled per node and hop: positive, or -1 for all; got {self.fanouts}.")
 
 
 @dataclass
@@ -77,6 +85,7 @@ class TrainResult:
     history: List[Dict[str, float]] = field(default_factory=list)
     diagnostics: List[Dict[str, Any]] = field(default_factory=list)
     best_state: Optional[Dict[str, torch.Tensor]] = None   # with keep_best_state: weights at best_epoch
+    final: Dict[str, Any] = field(default_factory=dict)    # {"epoch", "val", "test"} of the last finite epoch
 
 
 def resolve_device(name: str) -> torch.device:
@@ -205,7 +214,12 @@ def _runner(model: GraphModel, task, cfg: TrainConfig, seed: int):
     device = resolve_device(cfg.device)
     model.to(device)
     if isinstance(task, NodeTask):
+        if cfg.fanouts:
+            return SampledNodeRunner(model, task, device, cfg.batch_size, cfg.fanouts, seed, task_loss)
         return _NodeRunner(model, task, device)
+    if cfg.fanouts:
+        raise ConfigError("train.fanouts samples neighbourhoods of a node task; this dataset is a graph task "
+                          "(mini-batches of whole graphs, train.batch_size). Remove train.fanouts.")
     return _GraphRunner(model, task, device, cfg.batch_size, seed)
 
 
@@ -216,6 +230,8 @@ def split_batches(model: GraphModel, task, split: str, cfg: TrainConfig):
     device = resolve_device(cfg.device)
     model.to(device)
     if isinstance(task, NodeTask):
+        if cfg.fanouts:
+            return SampledNodeRunner(model, task, device, cfg.batch_size, cfg.fanouts, 0, task_loss).batches(split)
         return _NodeRunner(model, task, device).batches(split)
     loader = _graph_loader(model, dict(task.splits())[split], cfg.batch_size)
     return [(graph.to(device), target.to(device)) for graph, target in loader]
@@ -236,6 +252,7 @@ class _Loop:
     train_seconds: float = 0.0
     elapsed: float = 0.0              # wall seconds of training so far (the time budget counts it)
     stop_reason: Optional[str] = None  # set once the loop has ended (a checkpoint of a finished run)
+    final: Dict[str, Any] = field(default_factory=dict)   # epoch, val, test of the last finite epoch
 
 
 def _dgl_epoch_seed(seed: int, epoch: int) -> int:
@@ -252,7 +269,8 @@ def fit(
     checkpoint: Optional[Checkpointer] = None,
 ) -> TrainResult:
     """Train ``model`` on ``task`` (a :class:`NodeTask` or :class:`GraphTask`) and return the
-    scores at the best-validation epoch. Epoch 0 is the untrained model, so ``epochs=0``
+    scores at the best-validation epoch (and, as ``final``, those of the last finite epoch: the
+    protocol of papers that report the final model). Epoch 0 is the untrained model, so ``epochs=0``
     evaluates the initialisation. ``keep_best_state`` also returns a copy of the weights at the
     best-validation epoch (the model itself ends with the final weights).
 
@@ -287,7 +305,7 @@ def fit(
                 "without incoming edges, or an empty graph). Check the model on such a graph."
             )
         scores = _scores(task.info, metric, outputs)
-        loop = _Loop(epoch=0, best_epoch=0, best_scores=scores,
+        loop = _Loop(epoch=0, best_epoch=0, best_scores=scores, final={"epoch": 0, **scores},
                      best_state=copy.deepcopy(model.state_dict()) if keep_best_state else None,
                      best_loss=scores["val"]["loss"],
                      history=[{"epoch": 0, "train_loss": math.nan, "lr": cfg.lr, "seconds": 0.0,
@@ -316,6 +334,7 @@ def fit(
             loop.history.append({"epoch": epoch, "train_loss": train_loss, "lr": optimizer.param_groups[0]["lr"]})
             break
         scores = _scores(task.info, metric, outputs)
+        loop.final = {"epoch": epoch, "val": scores["val"], "test": scores["test"]}
         lr = optimizer.param_groups[0]["lr"]
         entry = {"epoch": epoch, "train_loss": train_loss, "lr": lr, "seconds": time.perf_counter() - tick,
                  **{f"{s}_{k}": v for s, d in scores.items() for k, v in d.items()}}
@@ -359,4 +378,5 @@ def fit(
         history=loop.history,
         diagnostics=loop.diagnostics,
         best_state=loop.best_state,
+        final=loop.final,
     )
