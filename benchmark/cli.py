@@ -33,6 +33,7 @@ EXAMPLES = """examples:
   python -m benchmark plot suite=deep_gat_quick where=model.name=gat
   python -m benchmark export suite=quickstart format=parquet
   python -m benchmark compare suite=deep_gat a=model.norm=lipschitz b=model.norm=none by=data.name by=model.layers
+  python -m benchmark report site=results/site
 """
 
 
@@ -310,6 +311,29 @@ def cmd_compare(ns: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(ns: argparse.Namespace) -> int:
+    suites: List[str] = []
+    rest = []
+    for arg in ns.overrides:  # suite= may repeat, or hold a list
+        if arg.partition("=")[0].strip() == "suite":
+            parsed = parse_overrides([arg])["suite"]
+            suites += [Path(str(v)).stem for v in (parsed if isinstance(parsed, list) else [parsed])]
+        else:
+            rest.append(arg)
+    overrides = parse_overrides(rest)
+    out_dir = Path(str(overrides.pop("output.dir", "results")))
+    site = Path(str(overrides.pop("site", out_dir / "site")))
+    if overrides:
+        raise ConfigError(f"report takes suite=, output.dir= and site= only; got {', '.join(overrides)}.")
+    from benchmark.report import build_site  # jinja2 and matplotlib only when reporting
+
+    summary = build_site(out_dir, site, suites)
+    print(f"{summary.suites} suite(s), {summary.runs} run pages, {summary.malformed} malformed record(s); "
+          f"{summary.bytes / 2**20:.1f} MB in {summary.seconds:.1f} s", file=sys.stderr)
+    print(summary.index)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmark", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXAMPLES)
@@ -367,6 +391,13 @@ def build_parser() -> argparse.ArgumentParser:
                                       "<output.dir>/<suite>/tables/compare-<name>.md and .csv")
     comp.add_argument("overrides", nargs="*", metavar="key=value")
     comp.set_defaults(func=cmd_compare)
+    report = sub.add_parser("report", help="write a static HTML site of the results (leaderboards, figures, run pages)",
+                            description="report [suite=NAME ...] [output.dir=PATH] [site=PATH]: every suite under "
+                                        "output.dir (default results), or the named ones, as a self-contained site "
+                                        "in site (default <output.dir>/site); open <site>/index.html or publish "
+                                        "the folder on any static web server")
+    report.add_argument("overrides", nargs="*", metavar="key=value")
+    report.set_defaults(func=cmd_report)
     return parser
 
 

@@ -12,6 +12,7 @@ configuration of the other keys, the value of KEY with the best mean validation 
 chosen and its test score reported (:func:`select_by_validation`).
 """
 import csv
+import html
 import io
 import json
 import math
@@ -69,7 +70,7 @@ def _at_init(record: Dict[str, Any], key: str) -> Optional[float]:
     diagnostics = record.get("diagnostics") or []
     values = [layer[key] for layer in diagnostics[0]["layers"] if layer[key] is not None] if diagnostics else []
     return max(values) if values else None
-FORMATS = {"github": "github", "latex": "latex_booktabs", "csv": "csv"}
+FORMATS = {"github": "github", "latex": "latex_booktabs", "csv": "csv", "html": "html"}  # html: the report site
 DEFAULTS = flat_defaults()
 FOOTER = (
     "mean ± sample std (ddof=1) over the finished runs (n: seeds, and folds where the suite "
@@ -276,6 +277,9 @@ def _tabulate(body: List[List[Any]], header: List[str], fmt: str) -> str:
     text = tabulate(body, headers=header, tablefmt=FORMATS[fmt], disable_numparse=True)
     if fmt == "latex":
         text = text.replace("±", r"$\pm$").replace("BOLDSTART", r"\textbf{").replace("BOLDEND", "}")
+    elif fmt == "html":  # tabulate escaped the cells; the markers hold no character it escapes
+        text = text.replace("BOLDSTART", "<strong>").replace("BOLDEND", "</strong>")
+        text = text.replace("<table>", '<table class="leaderboard">', 1)
     return text
 
 
@@ -409,7 +413,7 @@ def render(records: List[Dict[str, Any]], metrics: Sequence[str], fmt: str = "gi
         raise ConfigError("pivot= and select= cannot be combined; use one of them.")
     if fmt == "csv":
         if pivot:
-            raise ConfigError("pivot= works with format=github or latex; CSV already has one line per configuration.")
+            raise ConfigError("pivot= works with format=github, latex or html; CSV already has one line per configuration.")
         return to_csv(csv_rows(records, metrics, over, select))
     rows = _rows(records, metrics, over, select)
     by_dataset: Dict[str, List[Row]] = {}
@@ -430,5 +434,13 @@ def render(records: List[Dict[str, Any]], metrics: Sequence[str], fmt: str = "gi
         if select:
             heading += (f"; {', '.join(select)} chosen by the best mean val {name} of each configuration, "
                         f"reported at that choice")
-        parts.append((f"### {heading}\n\n" if fmt == "github" else f"% {heading}\n") + body)
-    return "\n\n".join(parts + [FOOTER if fmt == "github" else "% " + FOOTER])
+        parts.append(_heading(heading, fmt) + body)
+    return "\n\n".join(parts + [_footer(fmt)])
+
+
+def _heading(text: str, fmt: str) -> str:
+    return {"github": f"### {text}\n\n", "latex": f"% {text}\n", "html": f"<h3>{html.escape(text)}</h3>\n"}[fmt]
+
+
+def _footer(fmt: str) -> str:
+    return {"github": FOOTER, "latex": "% " + FOOTER, "html": f'<p class="footnote">{html.escape(FOOTER)}</p>'}[fmt]

@@ -18,6 +18,7 @@ A suite file has four top-level keys::
     leaderboard:
       metrics: [test, val]   # first one sorts the table; see benchmark.leaderboard.METRIC_COLUMNS
       aggregate_over: [data.fold]   # optional: keys averaged like seeds (cross-validation folds)
+      pivot: [model.layers]         # optional: pivot views (that key's values as columns) in the report
 """
 import os
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from dgl_ma.errors import ConfigError, warn
 
 SUITES_ENV = "DGL_MA_SUITES"
 SUITE_KEYS = ("description", "config", "grid", "leaderboard")
-LEADERBOARD_KEYS = ("metrics", "aggregate_over")
+LEADERBOARD_KEYS = ("metrics", "aggregate_over", "pivot")
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Suite:
     linked: List[str] = field(default_factory=list)         # grid axes of dotted-key mappings
     metrics: List[str] = field(default_factory=lambda: ["test", "val"])
     aggregate_over: List[str] = field(default_factory=list)
+    pivot: List[str] = field(default_factory=list)          # keys the report shows as pivot views
 
 
 def suites_dir() -> Path:
@@ -111,6 +113,12 @@ def load_suite(name: str) -> Suite:
     for key in board.get("aggregate_over") or []:
         check_key(key)
         suite.aggregate_over.append(key)
+    pivots = board.get("pivot") or []
+    if not isinstance(pivots, list):
+        raise ConfigError(f"Suite file {path}: leaderboard.pivot must be a list of config keys, e.g. [model.layers].")
+    for key in pivots:
+        check_key(key)
+        suite.pivot.append(key)
     return suite
 
 
