@@ -323,11 +323,14 @@ def cmd_report(ns: argparse.Namespace) -> int:
     overrides = parse_overrides(rest)
     out_dir = Path(str(overrides.pop("output.dir", "results")))
     site = Path(str(overrides.pop("site", out_dir / "site")))
+    records = overrides.pop("records", True)
+    if not isinstance(records, bool):
+        raise ConfigError(f"records= takes true or false (copy each raw record into the site); got {records!r}.")
     if overrides:
-        raise ConfigError(f"report takes suite=, output.dir= and site= only; got {', '.join(overrides)}.")
+        raise ConfigError(f"report takes suite=, output.dir=, site= and records= only; got {', '.join(overrides)}.")
     from benchmark.report import build_site  # jinja2 and matplotlib only when reporting
 
-    summary = build_site(out_dir, site, suites)
+    summary = build_site(out_dir, site, suites, records=records)
     print(f"{summary.suites} suite(s), {summary.runs} run pages, {summary.malformed} malformed record(s); "
           f"{summary.bytes / 2**20:.1f} MB in {summary.seconds:.1f} s", file=sys.stderr)
     print(summary.index)
@@ -392,10 +395,11 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("overrides", nargs="*", metavar="key=value")
     comp.set_defaults(func=cmd_compare)
     report = sub.add_parser("report", help="write a static HTML site of the results (leaderboards, figures, run pages)",
-                            description="report [suite=NAME ...] [output.dir=PATH] [site=PATH]: every suite under "
-                                        "output.dir (default results), or the named ones, as a self-contained site "
-                                        "in site (default <output.dir>/site); open <site>/index.html or publish "
-                                        "the folder on any static web server")
+                            description="report [suite=NAME ...] [output.dir=PATH] [site=PATH] [records=false]: every "
+                                        "suite under output.dir (default results), or the named ones, as a "
+                                        "self-contained site in site (default <output.dir>/site); open "
+                                        "<site>/index.html or publish the folder on any static web server. "
+                                        "records=false leaves out the copies of the raw records")
     report.add_argument("overrides", nargs="*", metavar="key=value")
     report.set_defaults(func=cmd_report)
     return parser

@@ -1,7 +1,7 @@
 """A synthetic but realistic results folder of a whole suite, made by copying and perturbing real
 records: to measure ``python -m benchmark report`` on a large sweep without running it.
 
-    python -m benchmarks.synthetic_results SOURCE OUT [suite=deep_gat]
+    python -m benchmarks.synthetic_results SOURCE OUT [suite=deep_gat]   # or suite=deep_gat_short
 
 SOURCE is a folder of real records of the same models and datasets (e.g. the results of
 ``python -m benchmark run suite=deep_gat_quick seeds=[0] model.layers=[2,4] train.epochs=3``,

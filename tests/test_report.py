@@ -130,8 +130,9 @@ def _cell_number(text: str) -> float:
 
 
 def test_leaderboard_numbers_equal_the_leaderboard(report_site, report_results):
-    records = [json.loads(p.read_text()) for p in report_results["quickstart"].glob("*.json")
+    records = [json.loads(p.read_text()) for p in sorted(report_results["quickstart"].glob("*.json"))
                if p.stem not in ("broken", "noconfig")]  # what `leaderboard format=csv` prints without them
+    # (in file-name order, as ResultStore reads them: with tied means, the first one read is "best")
     expected = list(csv.DictReader(io.StringIO(render(records, ["test", "val"], "csv"))))
     page = Page(report_site / "quickstart" / "index.html")
     boards = [t for t in page.tables if t["class"] == "leaderboard"]
@@ -215,8 +216,11 @@ def test_rebuild_replaces_the_previous_site(report_results, tmp_path):
     shutil.copy(record, out / "one")
     build_site(out, site)
     (site / "stale.html").write_text("left over")
-    build_site(out, site)
-    assert not (site / "stale.html").exists() and (site / "one" / "runs" / record.name.replace(".json", ".html")).is_file()
+    assert (site / "one" / "runs" / record.name).is_file()  # the raw record, by default
+    assert main(["report", f"output.dir={out}", f"site={site}", "records=false"]) == 0
+    page = site / "one" / "runs" / record.name.replace(".json", ".html")
+    assert not (site / "stale.html").exists() and page.is_file()
+    assert not (site / "one" / "runs" / record.name).exists() and "raw record" not in page.read_text()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".site")]  # no staging folder left
 
 
@@ -240,7 +244,8 @@ def test_a_record_the_figures_cannot_read_is_reported_on_the_page(report_results
     ("site-under-a-file", "Cannot write the site"),
     ("foreign-folder", "not written by `python -m benchmark report`"),
     ("site-is-results", "would replace the results folder"),
-    ("unknown-key", "report takes suite=, output.dir= and site= only"),
+    ("unknown-key", "report takes suite=, output.dir=, site= and records= only"),
+    ("records-not-bool", "records= takes true or false"),
 ])
 def test_user_errors_exit_2(case, message, report_results, tmp_path, capsys):
     out, site = report_results["out"], tmp_path / "site"
@@ -262,6 +267,8 @@ def test_user_errors_exit_2(case, message, report_results, tmp_path, capsys):
         site = out.parent
     elif case == "unknown-key":
         args.append("format=pdf")
+    elif case == "records-not-bool":
+        args.append("records=some")
     capsys.readouterr()
     assert main(["report", *args, f"site={site}"]) == 2
     err = capsys.readouterr().err

@@ -11,7 +11,7 @@ static web server. Layout::
     <site>/<suite>/leaderboard.csv              the leaderboard as CSV
     <site>/<suite>/figures/*.png
     <site>/<suite>/tables/*                     copies of <output.dir>/<suite>/tables/ (.md, .csv, .json)
-    <site>/<suite>/runs/<run id>.html|.json|.png  run page, its record, its curves (and MA figures)
+    <site>/<suite>/runs/<run id>.html|.json|.png  run page, its record (unless records=false), its curves
     <site>/asv/                                 a copy of .asv/html, when it exists
 
 The site is built in a temporary folder beside ``<site>`` and moved into place at the end, so a
@@ -91,8 +91,11 @@ def _swap(staging: Path, site: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def build_site(out_dir: Path, site: Path, names: Optional[List[str]] = None, asv_html: Path = ASV_HTML) -> SiteSummary:
-    """Write the site of the suites under ``out_dir`` (all, or ``names``) to ``site``."""
+def build_site(out_dir: Path, site: Path, names: Optional[List[str]] = None, asv_html: Path = ASV_HTML,
+               records: bool = True) -> SiteSummary:
+    """Write the site of the suites under ``out_dir`` (all, or ``names``) to ``site``; with
+    ``records=False`` the run pages do not carry a copy of their raw record (long histories make
+    the records most of a site's size)."""
     tick = time.perf_counter()
     out_dir, site = Path(out_dir), Path(site)
     _check_site(site, out_dir)
@@ -105,7 +108,7 @@ def build_site(out_dir: Path, site: Path, names: Optional[List[str]] = None, asv
         plotter = figures.CurvePlotter()
         try:
             for suite in suites:
-                _write_suite(env, suite, staging / suite.name, plotter, generated)
+                _write_suite(env, suite, staging / suite.name, plotter, generated, records)
         finally:
             plotter.close()
         asv = asv_html.is_dir() and (asv_html / "index.html").is_file()
@@ -154,7 +157,7 @@ def _config_summary(records: List[Dict[str, Any]]) -> (List[List[Any]], List[Lis
 
 
 def _write_suite(env: Environment, suite: SuiteResults, folder: Path, plotter: figures.CurvePlotter,
-                 generated: dt.datetime) -> None:
+                 generated: dt.datetime, copy_records: bool = True) -> None:
     runs_dir = folder / "runs"
     runs_dir.mkdir(parents=True)
     records = suite.records
@@ -179,7 +182,8 @@ def _write_suite(env: Environment, suite: SuiteResults, folder: Path, plotter: f
     for record in records:
         stem = suite.pages[record["run_id"]]
         rows.append(pages.run_row(record, stem, columns))
-        shutil.copyfile(suite.folder / f"{stem}.json", runs_dir / f"{stem}.json")
+        if copy_records:
+            shutil.copyfile(suite.folder / f"{stem}.json", runs_dir / f"{stem}.json")
         curves, ma, error = None, [], None
         try:
             curves = plotter.plot(record, runs_dir / f"{stem}.png")
@@ -187,7 +191,7 @@ def _write_suite(env: Environment, suite: SuiteResults, folder: Path, plotter: f
         except Exception as err:  # noqa: BLE001 — shown on the run's page
             error = f"{type(err).__name__}: {err}"
         context = pages.run_context(record, stem, suite.name, curves is not None, [p.name for p in ma], generated)
-        context["figure_error"] = error
+        context.update(figure_error=error, raw=copy_records)
         (runs_dir / f"{stem}.html").write_text(run_template.render(**context))
     rows.sort(key=lambda row: [_order(v) for v in row["values_"]] + [_order(row["seed"])])
     counts = Counter(r["status"] for r in records)
