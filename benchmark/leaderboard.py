@@ -220,9 +220,9 @@ def sort_rows(rows: List[Row], column: str) -> List[Row]:
     higher = _higher_is_better(rows[0], column)
     sign = -1.0 if higher else 1.0
 
-    def key(row: Row):
+    def key(row: Row):   # ties in a stable order, whatever order the records were read in
         mean = row.stats[column].mean
-        return (math.isnan(mean), sign * mean if not math.isnan(mean) else 0.0)
+        return (math.isnan(mean), sign * mean if not math.isnan(mean) else 0.0, repr(sorted(row.keys.items())))
 
     return sorted(rows, key=key)
 
