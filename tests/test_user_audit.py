@@ -235,14 +235,30 @@ def test_a_custom_suite_named_like_a_built_in_one_is_warned_about(capsys, tmp_pa
 
 # ---- show and list -----------------------------------------------------------------------------
 
-def test_show_prints_the_grid_not_a_config_that_never_runs_and_every_grid_column(capsys):
-    code, out, _ = run_cli(capsys, "show", "suite=ma_proteins")
+def test_show_prints_the_grid_not_a_config_that_never_runs_and_every_grid_column(capsys, tmp_path):
+    suite = tmp_path / "transformers.yaml"
+    suite.write_text(textwrap.dedent("""
+        description: two graph transformers whose grid entries set different keys
+        config:
+          model: {layers: 2, norm: batchnorm}
+          data: {name: minigc, num_graphs: 40}
+        grid:
+          model:
+            - {name: gt, readout: mean}
+            - {name: san_sparse, hidden: 11, readout: sum}
+          depth:
+            - {model.layers: 2, train.epochs: 10}
+            - {model.layers: 4, train.epochs: 20}
+        """))
+    code, out, _ = run_cli(capsys, "show", f"suite={suite}")
     assert code == 0
     shared, grid = out.split("# grid:")
     assert "name: gat" not in shared and "readout:" not in shared   # set by the grid, shown there
-    assert "- name: gt" in grid and "hidden: 11" in grid
+    assert "layers:" not in shared and "epochs:" not in shared      # set by the linked depth axis
+    assert "norm: batchnorm" in shared
+    assert "- name: gt" in grid and "hidden: 11" in grid and "model.layers: 4" in grid
     header = next(line for line in out.splitlines() if line.startswith("| run id"))
-    assert "model.hidden" in header and "model.ebt" in header        # the san/graphit points set hidden
+    assert "model.hidden" in header and "train.epochs" in header     # the san point sets hidden
 
 
 def test_list_fits_100_columns_and_explains_values(capsys):
