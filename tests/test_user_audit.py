@@ -195,7 +195,7 @@ def test_sigterm_exits_143_with_a_message_and_keeps_finished_records(sweep):
     suite, results, folder = sweep
     shutil.rmtree(folder)
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    proc = subprocess.Popen([sys.executable, "-m", "benchmark", "run", f"suite={suite}", "train.epochs=400",
+    proc = subprocess.Popen([sys.executable, "-m", "benchmark", "run", f"suite={suite}", "train.epochs=60",
                              f"output.dir={results}", "--no-progress"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 240
