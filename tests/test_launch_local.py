@@ -34,14 +34,15 @@ config:
 """
 
 
-def start(*args, cwd):
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+def start(*args, cwd, **variables):
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    env.update(variables, PYTHONPATH=str(REPO))
     return subprocess.Popen([sys.executable, "-m", "benchmark", "run", *args, "--no-progress"], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def cli(*args, cwd, timeout=600):
-    proc = start(*args, cwd=cwd)
+def cli(*args, cwd, timeout=600, **variables):
+    proc = start(*args, cwd=cwd, **variables)
     out, err = proc.communicate(timeout=timeout)
     return proc.returncode, out, err
 
@@ -82,6 +83,17 @@ def test_two_workers_run_a_sweep_with_one_thread_each(tiny_suite, tmp_path):
     assert not list((tmp_path / "results" / "tiny").glob("*.claim"))
     again = cli(f"suite={tiny_suite}", "workers=2", cwd=tmp_path)
     assert summary(again[2]) == (8, 0, 8, 0)
+
+
+def test_threads_default_follows_omp_num_threads_when_the_environment_sets_it(tiny_suite, tmp_path):
+    code, _, err = cli(f"suite={tiny_suite}", "seeds=[0]", cwd=tmp_path, OMP_NUM_THREADS="3")
+    assert code == 0, err
+    found = records(tmp_path / "results" / "tiny")
+    assert found and all("3 threads" in r["device"] for r in found.values()), [r["device"] for r in found.values()]
+    code, _, err = cli(f"suite={tiny_suite}", "threads=1", "output.dir=explicit", "seeds=[0]", cwd=tmp_path,
+                       OMP_NUM_THREADS="3")
+    assert code == 0, err
+    assert all("1 threads" in r["device"] for r in records(tmp_path / "explicit" / "tiny").values())
 
 
 @pytest.mark.slow

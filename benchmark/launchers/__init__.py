@@ -53,6 +53,12 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
+def env_threads() -> int:
+    """``OMP_NUM_THREADS`` as a positive integer, or 0 when it is unset or not one."""
+    value = os.environ.get("OMP_NUM_THREADS", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else 0
+
+
 # name -> (module, class, how to install the engine's package)
 ENGINES = {
     "local": ("benchmark.launchers.local", "LocalLauncher", None),

@@ -5,10 +5,11 @@ finished records and checkpoints stay."""
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from typing import List, Optional
 
-from benchmark.launchers import Launcher, cores
+from benchmark.launchers import Launcher, cores, env_threads
 from benchmark.progress import SweepProgress
 from benchmark.worker import JobResult, RunJob, configure_threads, run_job
 
@@ -19,17 +20,27 @@ def _stop_worker(signum, frame):
     raise SystemExit(128 + signum)
 
 
-def _init_worker(threads: int) -> None:
+def _init_worker(threads: int, ready) -> None:
+    """Set up a pool process, then wait (at most a minute) until every worker has: a worker that
+    imported faster would otherwise take every short run before the others are up."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)      # the parent decides; it terminates us
     signal.signal(signal.SIGTERM, _stop_worker)
     configure_threads(threads)
+    import benchmark.runner  # noqa: F401  (the heavy imports: torch, DGL, the models)
+
+    try:
+        ready.wait(timeout=60)
+    except threading.BrokenBarrierError:
+        pass      # a slow or replaced worker: start anyway
 
 
 class LocalLauncher(Launcher):
     name = "local"
 
     def default_threads(self) -> int:
-        return max(1, cores() // self.cfg.workers)
+        """``OMP_NUM_THREADS`` when the environment sets it (a scheduler or the user chose),
+        otherwise the cores shared evenly among the workers."""
+        return env_threads() or max(1, cores() // self.cfg.workers)
 
     def launch(self, jobs: List[RunJob], progress: SweepProgress, detach: bool = False,
                attach: Optional[List[str]] = None) -> List[JobResult]:
@@ -38,7 +49,9 @@ class LocalLauncher(Launcher):
         threads = jobs[0].threads
         saved = {var: os.environ.get(var) for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
         os.environ.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))  # inherited at spawn
-        pool = multiprocessing.get_context("spawn").Pool(min(self.cfg.workers, len(jobs)), _init_worker, (threads,))
+        context = multiprocessing.get_context("spawn")
+        size = min(self.cfg.workers, len(jobs))
+        pool = context.Pool(size, _init_worker, (threads, context.Barrier(size)))
         try:
             pending = [pool.apply_async(run_job, (job,)) for job in jobs]
             while not all(p.ready() for p in pending):
