@@ -15,7 +15,6 @@ from tabulate import tabulate
 from benchmark import leaderboard
 from benchmark.config import check_key, flatten, parse_overrides, valid_keys
 from benchmark.results import ResultStore
-from benchmark.runner import execute
 from benchmark.suites import load_suite, suite_names, suites_dir
 from benchmark.sweep import Plan, expand, record_ids
 from dgl_ma.data import DATASETS
@@ -45,6 +44,8 @@ def _plan(args: List[str]) -> Plan:
 
 
 def cmd_run(ns: argparse.Namespace) -> int:
+    from benchmark.runner import execute  # torch and DGL load here, not for help, list or show
+
     plan = _plan(ns.overrides)
     print(f"suite {plan.suite.name}: {len(plan.runs)} runs → {plan.output_dir}", file=sys.stderr)
     try:

@@ -15,11 +15,11 @@ from typing import Any, Dict, Iterable, List, Mapping, Tuple
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from dgl_ma.analysis.pipeline import AnalysisConfig
+from dgl_ma.analysis.config import AnalysisConfig
 from dgl_ma.data import DATASETS, DataConfig
 from dgl_ma.errors import ConfigError
 from dgl_ma.models import MODELS, ModelConfig
-from dgl_ma.train import TrainConfig
+from dgl_ma.train.config import TrainConfig
 
 
 @dataclass
@@ -110,13 +110,13 @@ def check_key(key: str, schema=RunConfig) -> Any:
 def valid_keys(schema=RunConfig, prefix: str = "") -> List[Tuple[str, str, Any]]:
     """Every leaf key of the schema with its type name and default."""
     rows = []
-    instance = schema() if prefix == "" else None
+    defaults = {f.name: f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
+                for f in dataclasses.fields(schema)}  # not schema(): RunConfig() would check (import) the model
     for name, tp in _field_types(schema).items():
         if dataclasses.is_dataclass(tp):
             rows += valid_keys(tp, prefix + name + ".")
         else:
-            default = getattr(instance or schema(), name)
-            rows.append((prefix + name, _type_name(tp), default))
+            rows.append((prefix + name, _type_name(tp), defaults[name]))
     return rows
 
 

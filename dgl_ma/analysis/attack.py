@@ -17,7 +17,7 @@ import dgl
 import torch
 from torch import nn
 
-SIGMAS = (0.01, 0.0316, 0.1)
+from dgl_ma.analysis.config import SIGMAS
 
 
 @dataclass

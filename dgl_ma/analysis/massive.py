@@ -17,7 +17,8 @@ import numpy as np
 import torch
 from scipy import stats
 
-REL_THRESHOLD = 1000.0
+from dgl_ma.analysis.config import REL_THRESHOLD
+
 EPS = 1e-12
 
 

@@ -2,45 +2,15 @@
 test split (base = the run's own initialisation, final, best-validation), their per-layer
 report, and the adversarial attack on the best-validation model."""
 import copy
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict
 
 import torch
 
-from dgl_ma.analysis.attack import SIGMAS, attack
+from dgl_ma.analysis.attack import attack
 from dgl_ma.analysis.capture import collect, report_states, save
-from dgl_ma.analysis.massive import REL_THRESHOLD
-from dgl_ma.errors import ConfigError
+from dgl_ma.analysis.config import AnalysisConfig
 from dgl_ma.train.engine import TrainConfig, split_batches, task_loss
-
-
-@dataclass
-class AnalysisConfig:
-    """``massive``: capture each attention layer's ``S`` on the test split (at most ``cap_edges``
-    edges) for the base, final and best-validation states, store them next to the record
-    (``<run id>.<state>.npz``) and summarise them in the record. ``attack``: run the adversarial
-    noise attack (``sigmas``, ``attack_steps`` Adam steps, on the first ``attack_batches`` test
-    batches, 0 = all) on the best-validation model."""
-
-    massive: bool = False
-    cap_edges: int = 50_000
-    rel_threshold: float = REL_THRESHOLD
-    abs_threshold: Optional[float] = None
-    attack: bool = False
-    sigmas: List[float] = field(default_factory=lambda: list(SIGMAS))
-    attack_steps: int = 10
-    attack_batches: int = 4
-
-    def __post_init__(self):
-        if self.cap_edges < 1 or self.attack_steps < 0 or self.attack_batches < 0:
-            raise ConfigError("analysis.cap_edges must be >= 1; analysis.attack_steps and attack_batches >= 0.")
-        if self.rel_threshold <= 1 or any(s < 0 for s in self.sigmas):
-            raise ConfigError("analysis.rel_threshold must exceed 1 and analysis.sigmas must be >= 0.")
-
-    @property
-    def enabled(self) -> bool:
-        return self.massive or self.attack
 
 
 def analyse(model: torch.nn.Module, task, cfg: AnalysisConfig, train: TrainConfig, seed: int,

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from dgl.data import MiniGCDataset
 
-from dgl_ma.data.registry import DATASETS, DataConfig, DatasetSpec
+from dgl_ma.data.registry import DataConfig
 from dgl_ma.data.splits import index_mask, stratified_split
 from dgl_ma.data.task import GraphTask, NodeTask, TaskInfo
 
@@ -56,9 +56,3 @@ def load_minigc(cfg: DataConfig, seed: int) -> GraphTask:
     train, val, test = ([samples[i] for i in index] for index in stratified_split(labels, seed))
     info = TaskInfo("graph", MAX_DEGREE_FEATURE + 1, data.num_classes, "cross_entropy", "accuracy")
     return GraphTask(info, train, val, test)
-
-
-DATASETS.add("csbm", DatasetSpec(load_csbm, seeded=True),
-             "generated contextual SBM node classification (4 classes, data.num_nodes nodes)")
-DATASETS.add("minigc", DatasetSpec(load_minigc, seeded=True),
-             "generated graph classification: DGL MiniGC, 8 graph families (data.num_graphs graphs)")

@@ -11,7 +11,7 @@ from torch import nn
 
 from dgl_ma.data.task import TaskInfo
 from dgl_ma.errors import ConfigError
-from dgl_ma.models.base import MODELS, GraphModel, ModelConfig
+from dgl_ma.models.base import GraphModel, ModelConfig
 from dgl_ma.models.full_graph import complete_graph, diffusion_kernel, random_walk_kernel
 from dgl_ma.models.heads import TaskHead, edge_encoder, node_encoder
 from dgl_ma.layers.bias import EBT_FORMS, ExplicitBias, aggregate, attention_weights
@@ -136,10 +136,6 @@ class GraphiTNet(GraphModel):
         return self.head(graph, h)                                               # (B or N, out)
 
 
-MODELS.add("graphit", GraphiTNet, "GraphiT (Mialon et al. 2021): attention over all node pairs re-weighted by a "
-                                  "graph kernel (model.kernel: diffusion, random_walk); norm: batchnorm, layernorm, none")
 
-
-@MODELS.register("graphit_sparse", "GraphiT restricted to real edges, no kernel (the variant of the MA paper)")
 class SparseGraphiTNet(GraphiTNet):
     full = False

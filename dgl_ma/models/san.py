@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from dgl_ma.data.task import TaskInfo
-from dgl_ma.models.base import MODELS, GraphModel, ModelConfig
+from dgl_ma.models.base import GraphModel, ModelConfig
 from dgl_ma.models.full_graph import complete_graph, normalized_laplacian
 from dgl_ma.layers.block import TransformerBlock
 from dgl_ma.models.graphit import check_norm
@@ -151,10 +151,6 @@ class SANNet(GraphModel):
         return self.head(graph, h)                                               # (B or N, out)
 
 
-MODELS.add("san", SANNet, "SAN (Kreuzer et al. 2021): real/fake-edge attention over all node pairs "
-                          "(model.fake_edge_gamma), learned Laplacian PE (model.pos_enc = eigen-pairs)")
 
-
-@MODELS.register("san_sparse", "SAN on real edges only (γ = 0), no LPE (the variant of the MA paper)")
 class SparseSANNet(SANNet):
     full = False
