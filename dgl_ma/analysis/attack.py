@@ -77,7 +77,8 @@ def attack_batch(model: nn.Module, graph: dgl.DGLGraph, target: torch.Tensor,
     shapes = _noise_shapes(model, graph, shared)
     with torch.no_grad():
         clean = float(loss_fn(model(graph, graph.ndata["feat"]), target))
-        noise = {k: torch.randn(s, generator=generator) for k, s in shapes.items()}
+        # drawn on the CPU generator (the same noise on every device), then moved to the graph's device
+        noise = {k: torch.randn(s, generator=generator, device="cpu").to(graph.device) for k, s in shapes.items()}
         with input_noise(model, noise, sigma):
             random = float(loss_fn(model(graph, graph.ndata["feat"]), target))
     params = {k: v.clone().requires_grad_(True) for k, v in noise.items()}

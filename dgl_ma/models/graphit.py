@@ -120,7 +120,7 @@ class GraphiTNet(GraphModel):
         if graph.batch_size > 1:
             return dgl.batch([self.prepare_graph(g) for g in dgl.unbatch(graph)])
         full = complete_graph(graph)
-        kernel = torch.as_tensor(KERNELS[self.kernel](graph), dtype=torch.float32).reshape(-1)   # (n·n,)
+        kernel = torch.as_tensor(KERNELS[self.kernel](graph), dtype=torch.float32, device=graph.device).reshape(-1)  # (n·n,)
         full.edata["log_kernel"] = torch.log(kernel.clamp_min(1e-30))
         return full
 

@@ -122,15 +122,16 @@ class SANNet(GraphModel):
             return dgl.batch([self.prepare_graph(g) for g in dgl.unbatch(graph)])
         out = complete_graph(graph) if self.full else graph.clone()
         if not self.full:
-            out.edata["real"] = torch.ones(graph.num_edges(), dtype=torch.bool)
+            out.edata["real"] = torch.ones(graph.num_edges(), dtype=torch.bool, device=graph.device)
         if self.eigenpairs:
             n, m = graph.num_nodes(), self.eigenpairs
             values, vectors = np.linalg.eigh(normalized_laplacian(graph))            # ascending
             k = min(n, m)
-            vec, val = torch.zeros(n, m), torch.zeros(n, m)
-            vec[:, :k] = torch.as_tensor(vectors[:, :k], dtype=torch.float32)
-            val[:, :k] = torch.as_tensor(values[:k], dtype=torch.float32)
-            out.ndata.update({"eigvec": vec, "eigval": val, "eigpad": torch.arange(m).expand(n, m) >= k})
+            device = graph.device
+            vec, val = torch.zeros(n, m, device=device), torch.zeros(n, m, device=device)
+            vec[:, :k] = torch.as_tensor(vectors[:, :k], dtype=torch.float32, device=device)
+            val[:, :k] = torch.as_tensor(values[:k], dtype=torch.float32, device=device)
+            out.ndata.update({"eigvec": vec, "eigval": val, "eigpad": torch.arange(m, device=device).expand(n, m) >= k})
         return out
 
     def forward(self, graph: dgl.DGLGraph, feat: torch.Tensor) -> torch.Tensor:

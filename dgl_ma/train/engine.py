@@ -54,9 +54,10 @@ def task_loss(info: TaskInfo, out: torch.Tensor, target: torch.Tensor) -> torch.
         return F.cross_entropy(out, target)
     if info.loss == "l1":
         return F.l1_loss(out.reshape(-1), target.reshape(-1).float())
-    if info.loss == "bce_masked":
+    if info.loss == "bce_masked":  # mean over the labelled entries, without out[mask] (a host sync on the GPU)
         labelled = ~torch.isnan(target)                                       # (B, T)
-        return F.binary_cross_entropy_with_logits(out[labelled], target[labelled].float())
+        per_entry = F.binary_cross_entropy_with_logits(out, torch.nan_to_num(target.float()), reduction="none")
+        return torch.where(labelled, per_entry, 0.0).sum() / labelled.sum()
     raise ValueError(f"unknown loss {info.loss!r}")
 
 
@@ -121,19 +122,21 @@ class _GraphRunner:
         return task_loss(self.info, model(self.fixed_batch, self.fixed_batch.ndata["feat"]), self.fixed_target)
 
     def train_epoch(self, model, optimizer) -> float:
+        """One pass over the training batches; the mean loss per target. The sum stays on the
+        device, read once per epoch (a per-batch ``.item()`` or finiteness test would stall the
+        GPU every batch). A NaN/Inf batch loss makes the epoch's loss NaN/Inf, and ``fit`` ends
+        the run as diverged at this epoch (the steps after that batch run on NaN weights)."""
         model.train()
-        total, count = 0.0, 0
+        total, count = torch.zeros((), dtype=torch.float64, device=self.device), 0   # float64: as a Python sum
         for graph, target in self.loaders["train"]:
             graph, target = graph.to(self.device), target.to(self.device)
             optimizer.zero_grad()
             loss = task_loss(self.info, model(graph, graph.ndata["feat"]), target)
-            if not torch.isfinite(loss):
-                return float(loss)
             loss.backward()
             optimizer.step()
-            total += loss.item() * len(target)
+            total += loss.detach().double() * len(target)
             count += len(target)
-        return total / max(count, 1)
+        return float(total) / max(count, 1)
 
     @torch.no_grad()
     def evaluate(self, model) -> Dict[str, Tuple[torch.Tensor, torch.Tensor]]:
