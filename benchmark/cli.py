@@ -49,14 +49,21 @@ def cmd_run(ns: argparse.Namespace) -> int:
     plan = _plan(ns.overrides)
     print(f"suite {plan.suite.name}: {len(plan.runs)} runs → {plan.output_dir}", file=sys.stderr)
     try:
-        summary = execute(plan, force=ns.force, progress=not ns.no_progress)
+        summary = execute(plan, force=ns.force, progress=not ns.no_progress, detach=ns.detach)
     except KeyboardInterrupt:
         done = sum(ResultStore(plan.output_dir).is_finished(r.run_id) for r in plan.runs)
         print(f"\ninterrupted: {done} of {len(plan.runs)} runs are finished and saved in {plan.output_dir}; "
-              f"the run in flight was dropped. Re-run the same command to finish the rest.", file=sys.stderr)
+              f"runs in flight keep their last checkpoint. Re-run the same command to finish the rest.", file=sys.stderr)
         return 130
-    if not summary.executed:
+    for note in summary.notes:
+        print(note, file=sys.stderr)
+    print(summary.line(plan.suite.name), file=sys.stderr)
+    if summary.skipped == summary.total:
         print(f"all {summary.total} runs already finished (use --force to rerun them)", file=sys.stderr)
+    if ns.detach:
+        print(f"submitted; rerun the same command (without --detach) to follow the sweep and collect its results",
+              file=sys.stderr)
+        return 0
     store = ResultStore(plan.output_dir)
     records = [r for r in (store.load(run.run_id) for run in plan.runs) if r is not None]
     print(leaderboard.render(records, plan.suite.metrics, over=plan.suite.aggregate_over))
@@ -182,6 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("overrides", nargs="*", metavar="key=value")
     run.add_argument("--force", action="store_true", help="rerun runs that already have a record")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    run.add_argument("--detach", action="store_true",
+                     help="launcher=slurm: submit and return; a later run with the same arguments follows and collects")
     run.set_defaults(func=cmd_run)
     show = sub.add_parser("show", help="print the resolved config and the run grid without running",
                           description="Resolve suite=NAME with overrides and list its runs.")

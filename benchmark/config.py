@@ -10,7 +10,7 @@ import functools
 import re
 import typing
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Mapping, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
@@ -22,11 +22,56 @@ from dgl_ma.models import MODELS, ModelConfig
 from dgl_ma.train.config import TrainConfig
 
 
+SAVE_MODEL = ("none", "best", "final", "both")
+LAUNCHERS = ("local", "slurm", "ray")
+
+
 @dataclass
 class OutputConfig:
-    """Records go to ``<dir>/<suite>/<run id>.json``."""
+    """Records go to ``<dir>/<suite>/<run id>.json``. ``save_model`` keeps trained weights next to
+    the record: ``<run id>.best.pt`` (best-validation epoch) and/or ``<run id>.final.pt``."""
 
     dir: str = "results"
+    save_model: str = "none"
+
+    def __post_init__(self):
+        if self.save_model not in SAVE_MODEL:
+            raise ConfigError(f"output.save_model={self.save_model!r}; choose one of {', '.join(SAVE_MODEL)}.")
+
+
+@dataclass
+class SlurmConfig:
+    """Resources of each array task; ``time_min`` is its time limit in minutes, ``mem_gb`` its
+    memory, ``gpus_per_task`` GPUs per task (0 = none); ``partition``, ``account``, ``qos`` and
+    ``constraint`` go to sbatch as given (null = the cluster's default)."""
+
+    partition: Optional[str] = None
+    time_min: int = 60
+    cpus_per_task: int = 1
+    gpus_per_task: int = 0
+    mem_gb: float = 4.0
+    runs_per_job: int = 1
+    account: Optional[str] = None
+    qos: Optional[str] = None
+    constraint: Optional[str] = None
+
+    def __post_init__(self):
+        if min(self.time_min, self.cpus_per_task, self.runs_per_job) < 1 or self.gpus_per_task < 0 or self.mem_gb <= 0:
+            raise ConfigError("slurm.time_min, slurm.cpus_per_task and slurm.runs_per_job must be >= 1, "
+                              "slurm.gpus_per_task >= 0 and slurm.mem_gb > 0.")
+
+
+@dataclass
+class RayConfig:
+    """Ray resources of each run; ``address`` of the cluster (null = RAY_ADDRESS or a new local one)."""
+
+    address: Optional[str] = None
+    num_cpus: float = 1.0
+    num_gpus: float = 0.0
+
+    def __post_init__(self):
+        if self.num_cpus <= 0 or self.num_gpus < 0:
+            raise ConfigError(f"ray.num_cpus must be > 0 and ray.num_gpus >= 0, got {self.num_cpus} and {self.num_gpus}.")
 
 
 @dataclass
@@ -37,8 +82,19 @@ class RunConfig:
     seeds: List[int] = field(default_factory=lambda: [0, 1, 2])
     output: OutputConfig = field(default_factory=OutputConfig)
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+    # How the sweep executes (never part of a run's identity): see benchmark/launchers/.
+    launcher: str = "local"     # local | slurm | ray
+    workers: int = 1            # runs at once
+    threads: int = 0            # torch threads per run; 0 = cores / workers (local), slurm.cpus_per_task, ray.num_cpus
+    slurm: SlurmConfig = field(default_factory=SlurmConfig)
+    ray: RayConfig = field(default_factory=RayConfig)
 
     def __post_init__(self):
+        if self.launcher not in LAUNCHERS:
+            raise ConfigError(f"launcher={self.launcher!r}; choose one of {', '.join(LAUNCHERS)}.")
+        if self.workers < 1 or self.threads < 0:
+            raise ConfigError(f"workers must be >= 1 and threads >= 0 (0 = automatic), got workers={self.workers}, "
+                              f"threads={self.threads}.")
         if not self.seeds:
             raise ConfigError("seeds is empty; give at least one, e.g. seeds=[0,1,2].")
         if len(set(self.seeds)) != len(self.seeds):
@@ -48,8 +104,11 @@ class RunConfig:
             raise ConfigError(DATASETS.unknown_message(self.data.name))
 
 
-# Keys that say where files live, not what is computed: they never change a run's identity.
-LOCATION_KEYS = ("data.root", "data.mirror", "data.download", "output.dir", "seeds")
+# Keys that say where files live or how the sweep executes, not what is computed: they never
+# change a run's identity (nor do the groups in EXECUTION_GROUPS).
+LOCATION_KEYS = ("data.root", "data.mirror", "data.download", "output.dir", "seeds", "launcher", "workers",
+                 "threads", "train.checkpoint_every", "train.checkpoint_seconds")
+EXECUTION_GROUPS = ("output.", "slurm.", "ray.")
 
 
 def parse_value(text: str) -> Any:
@@ -197,5 +256,5 @@ def identity(cfg: Mapping[str, Any]) -> Dict[str, Any]:
     flat = flatten(container)
     default = flat_defaults()
     kept = {k: v for k, v in sorted(flat.items())
-            if k not in LOCATION_KEYS and not k.startswith("output.") and (k not in default or default[k] != v)}
+            if k not in LOCATION_KEYS and not k.startswith(EXECUTION_GROUPS) and (k not in default or default[k] != v)}
     return {"_schema": IDENTITY_SCHEMA, **kept}

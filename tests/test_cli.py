@@ -42,11 +42,11 @@ def test_interrupted_sweep_resumes_without_duplicates(tiny_suite, tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     folder = tmp_path / "results" / "tiny"
     deadline = time.time() + 240
-    while time.time() < deadline and len(list(folder.glob("*.json"))) < 2:
+    while time.time() < deadline and len(list(folder.glob("[!.]*.json"))) < 2:   # not .tmp-* being written
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
-    done = {p.name for p in folder.glob("*.json")}
+    done = {p.name for p in folder.glob("[!.]*.json")}
     assert proc.returncode == 130, err
     assert "Re-run the same command" in err
     assert 2 <= len(done) < 8

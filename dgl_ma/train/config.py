@@ -10,7 +10,11 @@ class TrainConfig:
     """Optimisation protocol. ``patience``/``lr_patience`` count epochs without a lower
     validation loss (0 disables early stopping); ``max_seconds`` is a wall-clock budget
     (0 = none); ``batch_size`` applies to graph tasks only; ``diagnostics_every`` records
-    per-layer gradient norms and score ranges at initialisation and every k epochs (0 = off)."""
+    per-layer gradient norms and score ranges at initialisation and every k epochs (0 = off).
+
+    ``checkpoint_every``: epochs between mid-run checkpoints (0 = none), skipped while fewer than
+    ``checkpoint_seconds`` of training passed since the last one, so that runs of a few seconds
+    write none. Neither changes what a run computes (they are not part of its identity)."""
 
     epochs: int = 200
     lr: float = 0.005
@@ -23,6 +27,8 @@ class TrainConfig:
     max_seconds: float = 0.0
     device: str = "cpu"
     diagnostics_every: int = 0
+    checkpoint_every: int = 5
+    checkpoint_seconds: float = 30.0
 
     def __post_init__(self):
         if self.epochs < 0:
@@ -32,5 +38,8 @@ class TrainConfig:
         if self.batch_size < 1 or min(self.patience, self.lr_patience, self.max_seconds, self.diagnostics_every) < 0:
             raise ConfigError("train.batch_size must be >= 1; train.patience, lr_patience, max_seconds and "
                               "diagnostics_every >= 0.")
+        if self.checkpoint_every < 0 or self.checkpoint_seconds < 0:
+            raise ConfigError(f"train.checkpoint_every and train.checkpoint_seconds must be >= 0, got "
+                              f"{self.checkpoint_every} and {self.checkpoint_seconds}.")
         if not 0.0 < self.lr_factor < 1.0:
             raise ConfigError(f"train.lr_factor must lie in (0, 1), got {self.lr_factor}.")

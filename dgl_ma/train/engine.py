@@ -8,7 +8,7 @@ training loss or prediction ends the run as ``diverged`` with its epoch.
 import copy
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import dgl
@@ -20,6 +20,7 @@ from dgl_ma.data.task import GraphSample, GraphTask, NodeTask, TaskInfo
 from dgl_ma.errors import ConfigError
 from dgl_ma.metrics import METRICS, Metric
 from dgl_ma.models.base import GraphModel
+from dgl_ma.train.checkpoint import Checkpointer, rng_state, set_rng_state
 from dgl_ma.train.config import TrainConfig
 from dgl_ma.train.diagnostics import layer_diagnostics
 
@@ -66,6 +67,7 @@ class _NodeRunner:
 
     def __init__(self, model: GraphModel, task: NodeTask, device: torch.device):
         self.info = task.info
+        self.device = device
         self.graph = model.prepare_graph(task.graph).to(device)
         self.feat = self.graph.ndata["feat"]
         self.label = self.graph.ndata["label"]
@@ -110,8 +112,8 @@ class _GraphRunner:
     def __init__(self, model: GraphModel, task: GraphTask, device: torch.device, batch_size: int, seed: int):
         self.info = task.info
         self.device = device
-        shuffle_rng = torch.Generator().manual_seed(seed)
-        self.loaders = {name: _graph_loader(model, samples, batch_size, shuffle_rng if name == "train" else None)
+        self.shuffle_rng = torch.Generator().manual_seed(seed)   # its state is part of a checkpoint
+        self.loaders = {name: _graph_loader(model, samples, batch_size, self.shuffle_rng if name == "train" else None)
                         for name, samples in task.splits()}
         first = self.loaders["train"].dataset[:batch_size]
         self.fixed_batch = dgl.batch([g for g, _ in first]).to(device)
@@ -183,6 +185,27 @@ def split_batches(model: GraphModel, task, split: str, cfg: TrainConfig):
     return [(graph.to(device), target.to(device)) for graph, target in loader]
 
 
+@dataclass
+class _Loop:
+    """What the training loop carries from epoch to epoch (and what a checkpoint restores)."""
+
+    epoch: int
+    best_epoch: int
+    best_scores: Dict[str, Dict[str, float]]
+    best_state: Optional[Dict[str, torch.Tensor]]
+    best_loss: float
+    since_best_loss: int = 0
+    history: List[Dict[str, float]] = field(default_factory=list)
+    diagnostics: List[Dict[str, Any]] = field(default_factory=list)
+    train_seconds: float = 0.0
+    elapsed: float = 0.0              # wall seconds of training so far (the time budget counts it)
+    stop_reason: Optional[str] = None  # set once the loop has ended (a checkpoint of a finished run)
+
+
+def _dgl_epoch_seed(seed: int, epoch: int) -> int:
+    return (seed * 1_000_003 + epoch) % 2**31
+
+
 def fit(
     model: GraphModel,
     task,
@@ -190,91 +213,114 @@ def fit(
     seed: int,
     on_epoch: Optional[Callable[[Dict[str, float]], None]] = None,
     keep_best_state: bool = False,
+    checkpoint: Optional[Checkpointer] = None,
 ) -> TrainResult:
     """Train ``model`` on ``task`` (a :class:`NodeTask` or :class:`GraphTask`) and return the
     scores at the best-validation epoch. Epoch 0 is the untrained model, so ``epochs=0``
     evaluates the initialisation. ``keep_best_state`` also returns a copy of the weights at the
-    best-validation epoch (the model itself ends with the final weights)."""
+    best-validation epoch (the model itself ends with the final weights).
+
+    With a ``checkpoint``, the loop resumes from its file when one exists (the model must have
+    been built as for the original run), writes it every ``checkpoint.every`` epochs and once
+    more when training ends, so that a run whose record could not be written is not retrained."""
     runner = _runner(model, task, cfg, seed)
     metric = METRICS.get(task.info.metric)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, mode="min", factor=cfg.lr_factor, patience=max(cfg.lr_patience, 1)
     )
-
-    outputs = runner.evaluate(model)
-    if not _finite(outputs):
-        raise FloatingPointError(
-            "the untrained model's outputs contain NaN/Inf on the validation or test split (epoch 0), so no "
-            "metric can be computed: the model breaks on some input graph of this dataset (for example a node "
-            "without incoming edges, or an empty graph). Check the model on such a graph."
-        )
-    scores = _scores(task.info, metric, outputs)
-    history = [{"epoch": 0, "train_loss": math.nan, "lr": cfg.lr, "seconds": 0.0,
-                **{f"{s}_{k}": v for s, d in scores.items() for k, v in d.items()}}]
-    best = (0, scores)
-    best_state = copy.deepcopy(model.state_dict()) if keep_best_state else None
-    diagnostics = []
+    generator = getattr(runner, "shuffle_rng", None)
 
     def diagnose(epoch: int) -> None:
         if cfg.diagnostics_every and hasattr(model, "layers") and epoch % cfg.diagnostics_every == 0:
-            diagnostics.append({"epoch": epoch, "layers": layer_diagnostics(model, runner.train_loss)})
+            loop.diagnostics.append({"epoch": epoch, "layers": layer_diagnostics(model, runner.train_loss)})
 
-    diagnose(0)
-    best_loss, since_best_loss = scores["val"]["loss"], 0
-    status, stop_reason, diverged_epoch = "ok", "max_epochs", None
-    start = time.perf_counter()
-    train_seconds = 0.0
-    epoch = 0
-    for epoch in range(1, cfg.epochs + 1):
+    saved = checkpoint.load(map_location=runner.device) if checkpoint is not None else None
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        loop = _Loop(**saved["loop"])
+        set_rng_state(saved["rng"], generator)
+    else:
+        outputs = runner.evaluate(model)
+        if not _finite(outputs):
+            raise FloatingPointError(
+                "the untrained model's outputs contain NaN/Inf on the validation or test split (epoch 0), so no "
+                "metric can be computed: the model breaks on some input graph of this dataset (for example a node "
+                "without incoming edges, or an empty graph). Check the model on such a graph."
+            )
+        scores = _scores(task.info, metric, outputs)
+        loop = _Loop(epoch=0, best_epoch=0, best_scores=scores,
+                     best_state=copy.deepcopy(model.state_dict()) if keep_best_state else None,
+                     best_loss=scores["val"]["loss"],
+                     history=[{"epoch": 0, "train_loss": math.nan, "lr": cfg.lr, "seconds": 0.0,
+                               **{f"{s}_{k}": v for s, d in scores.items() for k, v in d.items()}}])
+        diagnose(0)
+
+    def save_checkpoint() -> None:
+        checkpoint.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                         "scheduler": scheduler.state_dict(), "loop": asdict(loop), "rng": rng_state(generator)})
+
+    status, diverged_epoch = "ok", None
+    start = time.perf_counter() - loop.elapsed
+    while loop.stop_reason is None:
+        epoch = loop.epoch + 1
+        if epoch > cfg.epochs:
+            loop.stop_reason = "max_epochs"
+            break
+        dgl.seed(_dgl_epoch_seed(seed, epoch))
         tick = time.perf_counter()
         train_loss = runner.train_epoch(model, optimizer)
-        train_seconds += time.perf_counter() - tick
+        loop.train_seconds += time.perf_counter() - tick
+        loop.epoch = epoch
         outputs = runner.evaluate(model) if math.isfinite(train_loss) else None
         if outputs is None or not _finite(outputs):  # NaN/Inf loss or predictions; the best epoch is kept
-            status, stop_reason, diverged_epoch = "diverged", "diverged", epoch
-            history.append({"epoch": epoch, "train_loss": train_loss, "lr": optimizer.param_groups[0]["lr"]})
+            status, loop.stop_reason, diverged_epoch = "diverged", "diverged", epoch
+            loop.history.append({"epoch": epoch, "train_loss": train_loss, "lr": optimizer.param_groups[0]["lr"]})
             break
         scores = _scores(task.info, metric, outputs)
         lr = optimizer.param_groups[0]["lr"]
         entry = {"epoch": epoch, "train_loss": train_loss, "lr": lr, "seconds": time.perf_counter() - tick,
                  **{f"{s}_{k}": v for s, d in scores.items() for k, v in d.items()}}
-        history.append(entry)
+        loop.history.append(entry)
         if on_epoch is not None:
             on_epoch(entry)
         diagnose(epoch)
-        if metric.better(scores["val"][metric.name], best[1]["val"][metric.name]):
-            best = (epoch, scores)
+        if metric.better(scores["val"][metric.name], loop.best_scores["val"][metric.name]):
+            loop.best_epoch, loop.best_scores = epoch, scores
             if keep_best_state:
-                best_state = copy.deepcopy(model.state_dict())
+                loop.best_state = copy.deepcopy(model.state_dict())
         val_loss = scores["val"]["loss"]
-        if val_loss < best_loss:
-            best_loss, since_best_loss = val_loss, 0
+        if val_loss < loop.best_loss:
+            loop.best_loss, loop.since_best_loss = val_loss, 0
         else:
-            since_best_loss += 1
-        if cfg.patience and since_best_loss >= cfg.patience:
-            stop_reason = "early_stopping"
-            break
-        if cfg.lr_patience:
+            loop.since_best_loss += 1
+        loop.elapsed = time.perf_counter() - start
+        if cfg.patience and loop.since_best_loss >= cfg.patience:
+            loop.stop_reason = "early_stopping"
+        elif cfg.lr_patience:
             scheduler.step(val_loss)
             if optimizer.param_groups[0]["lr"] < cfg.min_lr:
-                stop_reason = "min_lr"
-                break
-        if cfg.max_seconds and time.perf_counter() - start > cfg.max_seconds:
-            stop_reason = "time_budget"
-            break
-    epochs_run = epoch if cfg.epochs else 0
+                loop.stop_reason = "min_lr"
+        if loop.stop_reason is None and cfg.max_seconds and loop.elapsed > cfg.max_seconds:
+            loop.stop_reason = "time_budget"
+        if checkpoint is not None and loop.stop_reason is None and checkpoint.due(epoch):
+            save_checkpoint()
+    if checkpoint is not None and status == "ok" and checkpoint.every:
+        save_checkpoint()  # the finished state: a retry after a failed record write trains nothing
+    epochs_run = loop.epoch
     trained = epochs_run - (1 if status == "diverged" else 0)
     return TrainResult(
         status=status,
-        best_epoch=best[0],
-        val=best[1]["val"],
-        test=best[1]["test"],
+        best_epoch=loop.best_epoch,
+        val=loop.best_scores["val"],
+        test=loop.best_scores["test"],
         epochs_run=epochs_run,
-        seconds_per_epoch=train_seconds / trained if trained > 0 else None,
-        stop_reason=stop_reason,
+        seconds_per_epoch=loop.train_seconds / trained if trained > 0 else None,
+        stop_reason=loop.stop_reason,
         diverged_epoch=diverged_epoch,
-        history=history,
-        diagnostics=diagnostics,
-        best_state=best_state,
+        history=loop.history,
+        diagnostics=loop.diagnostics,
+        best_state=loop.best_state,
     )

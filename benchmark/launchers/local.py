@@ -1,0 +1,63 @@
+"""``launcher=local``: ``workers=1`` runs every job in the invoking process (today's behaviour);
+``workers=N`` runs them in a pool of N spawned processes (``multiprocessing.Pool``), each with
+``threads`` torch threads. Ctrl-C terminates the workers (each releases its claims on SIGTERM and exits);
+finished records and checkpoints stay."""
+import multiprocessing
+import os
+import signal
+import time
+from typing import List, Optional
+
+from benchmark.launchers import Launcher, cores
+from benchmark.progress import SweepProgress
+from benchmark.worker import JobResult, RunJob, configure_threads, run_job
+
+
+def _stop_worker(signum, frame):
+    """SIGTERM from the parent (Ctrl-C there): unwind (the run's ``finally`` releases its claim and
+    removes temporary files; checkpoints stay) and exit quietly."""
+    raise SystemExit(128 + signum)
+
+
+def _init_worker(threads: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)      # the parent decides; it terminates us
+    signal.signal(signal.SIGTERM, _stop_worker)
+    configure_threads(threads)
+
+
+class LocalLauncher(Launcher):
+    name = "local"
+
+    def default_threads(self) -> int:
+        return max(1, cores() // self.cfg.workers)
+
+    def launch(self, jobs: List[RunJob], progress: SweepProgress, detach: bool = False,
+               attach: Optional[List[str]] = None) -> List[JobResult]:
+        if self.cfg.workers == 1 or len(jobs) == 1:
+            return [self._in_process(job, progress) for job in jobs]
+        threads = jobs[0].threads
+        saved = {var: os.environ.get(var) for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+        os.environ.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))  # inherited at spawn
+        pool = multiprocessing.get_context("spawn").Pool(min(self.cfg.workers, len(jobs)), _init_worker, (threads,))
+        try:
+            pending = [pool.apply_async(run_job, (job,)) for job in jobs]
+            while not all(p.ready() for p in pending):
+                progress.poll()
+                time.sleep(0.2)
+            results = [p.get() for p in pending]   # re-raises a UserError from a worker
+            pool.close()
+            return results
+        except BaseException:
+            pool.terminate()
+            raise
+        finally:
+            pool.join()
+            for var, value in saved.items():
+                os.environ.pop(var, None) if value is None else os.environ.__setitem__(var, value)
+
+    @staticmethod
+    def _in_process(job: RunJob, progress: SweepProgress) -> JobResult:
+        progress.poll(current=job.label)
+        result = run_job(job, on_epoch=lambda entry: progress.poll(current=f"{job.label} epoch={entry['epoch']}"))
+        progress.poll(force=True)
+        return result
