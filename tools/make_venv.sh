@@ -2,10 +2,11 @@
 # Create or update the virtualenv that `make demo` / `make test` use, with the exact pins for
 # the interpreter's version.  Called by the Makefile as:
 #
-#   sh tools/make_venv.sh PYTHON VENV explicit|default
+#   sh tools/make_venv.sh PYTHON VENV explicit|default [exact|none]
 #
 # PYTHON is a command or path (`python3.12`); "explicit" when the user passed PYTHON=, "default"
-# when it is the Makefile's `python3`.
+# when it is the Makefile's `python3`. PINS=none (`make bench PINS=none`) uses an existing VENV as
+# it is, e.g. one with CUDA builds of torch and DGL installed by hand (see the README's GPU recipe).
 #
 #   Python 3.11  -> constraints.txt        (dgl 1.1.3, torch 2.13.0 CPU build)
 #   Python 3.12  -> constraints-py312.txt  (dgl 2.1.0, torch 2.2.1 + CUDA libraries: PyPI has nothing else)
@@ -20,6 +21,7 @@ set -eu
 PYTHON=$1
 VENV=$2
 MODE=$3
+PINS=${4:-exact}
 SUPPORTED="3.11 3.12"
 
 # Path of the interpreter PYTHON names, or nothing.
@@ -55,6 +57,14 @@ fail() {
     echo "error: $*" >&2
     exit 2
 }
+
+if [ "$PINS" = none ]; then
+    [ -x "$VENV/bin/python" ] || fail "PINS=none uses an existing environment, but $VENV/bin/python does not exist. \
+Create it and install torch, DGL and this package first (README: On a GPU machine)."
+    "$VENV/bin/python" -c 'import dgl_ma' 2>/dev/null || fail "PINS=none: dgl-ma is not installed in $VENV; \
+run $VENV/bin/pip install -e '.[dev]' first."
+    exit 0
+fi
 
 if [ -x "$VENV/bin/python" ]; then
     have=$(version_of "$VENV/bin/python")
