@@ -27,6 +27,7 @@ EXAMPLES = """examples:
   python -m benchmark show suite=quickstart
   python -m benchmark leaderboard suite=quickstart format=latex
   python -m benchmark plot suite=deep_gat_quick
+  python -m benchmark compare suite=deep_gat a=model.norm=lipschitz b=model.norm=none by=data.name by=model.layers
 """
 
 
@@ -179,6 +180,17 @@ def cmd_leaderboard(ns: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(ns: argparse.Namespace) -> int:
+    from benchmark import compare  # scipy.stats only when comparing
+
+    request = compare.parse_request(ns.overrides)
+    rows = compare.compare(ResultStore(request.folder).records(), request)
+    print(compare.table(rows, request))
+    for path in compare.write_tables(rows, request):
+        print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmark", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXAMPLES)
@@ -215,6 +227,15 @@ def build_parser() -> argparse.ArgumentParser:
                                        "picks the column shown first (e.g. init_grad)")
     board.add_argument("overrides", nargs="*", metavar="key=value")
     board.set_defaults(func=cmd_leaderboard)
+    comp = sub.add_parser("compare", help="A/B statistical comparison of two sets of a suite's runs",
+                          description="compare suite=NAME a=KEY=VALUE[,KEY=VALUE] b=KEY=VALUE[,...] [by=KEY ...] "
+                                      "[metric=COLUMN] [format=github|latex|csv] [alpha=0.05] [name=NAME] "
+                                      "[output.dir=PATH]: per group of the by= keys, a paired t-test and Wilcoxon "
+                                      "test on seed pairs (Welch's t-test without pairs), a bootstrap 95 % CI of the "
+                                      "difference, an effect size, Holm-adjusted p-values and a verdict; also writes "
+                                      "<output.dir>/<suite>/tables/compare-<name>.md and .csv")
+    comp.add_argument("overrides", nargs="*", metavar="key=value")
+    comp.set_defaults(func=cmd_compare)
     return parser
 
 

@@ -156,11 +156,17 @@ def aggregate(records: List[Dict[str, Any]], metrics: Sequence[str], over: Seque
     return rows
 
 
-def _higher_is_better(row: Row, column: str) -> Optional[bool]:
+def higher_is_better(column: str, metric: Dict[str, Any]) -> Optional[bool]:
+    """Whether larger values of ``column`` are better, given a record's ``metric`` description
+    (``{"name": "mae", "higher_is_better": false}``); None for a column without a direction."""
     direction = METRIC_COLUMNS[column][1]
     if direction == "metric":
-        return bool(row.metric.get("higher_is_better", True))
+        return bool(metric.get("higher_is_better", True))
     return {"max": True, "min": False}.get(direction)
+
+
+def _higher_is_better(row: Row, column: str) -> Optional[bool]:
+    return higher_is_better(column, row.metric)
 
 
 def sort_rows(rows: List[Row], column: str) -> List[Row]:

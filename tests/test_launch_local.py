@@ -202,3 +202,28 @@ def test_saved_weights_load_in_one_line(tiny_suite, tmp_path):
     mask = graph.ndata["test_mask"]
     accuracy = METRICS.get("accuracy").compute(out[mask], graph.ndata["label"][mask])
     assert accuracy == pytest.approx(record["history"][-1]["test_accuracy"])
+
+
+def test_a_record_that_cannot_be_written_is_not_a_lost_run(tiny_suite, tmp_path, monkeypatch):
+    """A full disk at the moment of writing the record: the run stays checkpointed (its finished
+    state) and unclaimed; the next invocation writes the record without training again."""
+    from benchmark.results import ResultStore
+    from benchmark.runner import execute
+
+    plan = expand(load_suite(str(tiny_suite)), {"output.dir": str(tmp_path / "out"), "data.name": "csbm",
+                                                "model.layers": 1, "seeds": [0], "train.checkpoint_seconds": 0})
+    (run,) = plan.runs
+
+    def disk_full(self, record):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ResultStore, "write", disk_full)
+    first = execute(plan, progress=False)
+    assert not first.executed and any("could not be written" in note for note in first.notes)
+    assert (plan.output_dir / f"{run.run_id}.ckpt.pt").exists()
+    assert not (plan.output_dir / f"{run.run_id}.claim").exists()
+    monkeypatch.undo()
+    second = execute(plan, progress=False)
+    (record,) = second.executed
+    assert record["status"] == "ok" and record["resumed_from_epoch"] == record["epochs_run"] == 3
+    assert not (plan.output_dir / f"{run.run_id}.ckpt.pt").exists()
