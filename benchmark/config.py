@@ -243,7 +243,10 @@ def to_run_config(cfg: DictConfig) -> RunConfig:
 
 
 # Bump when the meaning of an existing key or default changes: every run id changes with it.
-IDENTITY_SCHEMA = 1
+# 2: model.shared_qk defaults to the reference's choice (tied in graphit), model.dropout no longer
+#    drops the input embedding (model.input_dropout does), MA statistics with the reference's
+#    median / eps / gamma sample (issue 11).
+IDENTITY_SCHEMA = 2
 
 
 def identity(cfg: Mapping[str, Any]) -> Dict[str, Any]:

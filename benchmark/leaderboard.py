@@ -26,6 +26,8 @@ METRIC_COLUMNS: Dict[str, Any] = {
     "test_loss": (lambda r: r["test"]["loss"], "min"),
     "val_loss": (lambda r: r["val"]["loss"], "min"),
     "best_epoch": (lambda r: r["best_epoch"], None),
+    # the test metric of the last finite epoch (the LipschitzNorm paper's protocol)
+    "final_test": (lambda r: (r.get("final") or {}).get("test", {}).get(r["metric"]["name"]), "metric"),
     "epochs": (lambda r: r["epochs_run"], None),
     # from train.diagnostics_every: the largest per-layer weight-gradient norm / |pre-softmax score| at init
     "init_grad": (lambda r: _at_init(r, "weight_grad"), "min"),

@@ -150,7 +150,7 @@ def execute_run(run: Run, tasks: TaskCache, suite: str, provenance: Dict[str, An
                      keep_best_state=analysis.enabled or save_model in ("best", "both"), checkpoint=checkpoint)
         peak, kind = peak_memory_mb(run.config.train.device)
         record.update(status=result.status, message=None, diverged_epoch=result.diverged_epoch,
-                      best_epoch=result.best_epoch, val=result.val, test=result.test,
+                      best_epoch=result.best_epoch, val=result.val, test=result.test, final=result.final,
                       epochs_run=result.epochs_run, stop_reason=result.stop_reason,
                       seconds_per_epoch=result.seconds_per_epoch, history=result.history,
                       diagnostics=result.diagnostics,

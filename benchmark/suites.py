@@ -12,6 +12,9 @@ A suite file has four top-level keys::
       model:       # a group key takes mappings: values that only make sense together
         - {name: gat, norm: lipschitz}
         - {name: gcn, norm: none}
+      depth:       # a linked axis (any name that is not a config key): mappings of dotted keys
+        - {model.layers: 2, train.epochs: 1000}     # of any groups, set together
+        - {model.layers: 8, train.epochs: 2500}
     leaderboard:
       metrics: [test, val]   # first one sorts the table; see benchmark.leaderboard.METRIC_COLUMNS
       aggregate_over: [data.fold]   # optional: keys averaged like seeds (cross-validation folds)
@@ -38,6 +41,7 @@ class Suite:
     description: str = ""
     config: Dict[str, Any] = field(default_factory=dict)   # flat dotted keys
     grid: Dict[str, List[Any]] = field(default_factory=dict)
+    linked: List[str] = field(default_factory=list)         # grid axes of dotted-key mappings
     metrics: List[str] = field(default_factory=lambda: ["test", "val"])
     aggregate_over: List[str] = field(default_factory=list)
 
@@ -78,9 +82,15 @@ def load_suite(name: str) -> Suite:
     for key in suite.config:
         check_key(key)
     for key, values in _mapping(raw, "grid", path).items():
-        check_key(key)
         if not isinstance(values, list) or not values:
             raise ConfigError(f"Suite file {path}: grid.{key} must be a non-empty list, got {values!r}.")
+        if _is_linked_axis(key, values):
+            for entry in values:
+                for inner in entry:
+                    check_key(inner)
+            suite.linked.append(key)
+        else:
+            check_key(key)
         suite.grid[key] = values
     board = _mapping(raw, "leaderboard", path)
     if set(board) - set(LEADERBOARD_KEYS):
@@ -93,6 +103,16 @@ def load_suite(name: str) -> Suite:
         check_key(key)
         suite.aggregate_over.append(key)
     return suite
+
+
+def _is_linked_axis(key: str, values: List[Any]) -> bool:
+    """A grid axis whose name is not a config key and whose values are all mappings of dotted
+    keys (``{model.layers: 8, train.epochs: 2500}``): the keys of one entry are set together."""
+    try:
+        check_key(key)
+        return False
+    except ConfigError:
+        return all(isinstance(v, dict) and v and all("." in str(k) for k in v) for v in values)
 
 
 def _mapping(raw: Dict[str, Any], key: str, path: Path) -> Dict[str, Any]:

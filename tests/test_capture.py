@@ -44,15 +44,15 @@ def test_collect_layers_metadata_and_cap(tmp_path):
     assert capped["layers.1.attention/scores"].shape[0] == 25 == len(capped["graph"])
     save(tmp_path / "acts.npz", acts, cap=10_000)
     back = load(tmp_path / "acts.npz")
-    np.testing.assert_allclose(back["layers.1.attention/scores"], acts["layers.1.attention/scores"], rtol=1e-2, atol=1e-3)
+    assert np.array_equal(back["layers.1.attention/scores"], acts["layers.1.attention/scores"])
     assert list(back["layers"]) == list(acts["layers"]) and np.array_equal(back["edge_type"], acts["edge_type"])
 
 
 def test_full_graph_models_mark_non_edges():
     model = build("san")
     acts = collect(model, batches(model, sizes=((5, 6),)))
-    assert acts["layers.0.attention/scores"].shape[0] == 25 + 36
-    assert (~acts["real"]).sum() == 61 - 2 * (4 + 5) and (acts["edge_type"][~acts["real"]] == -1).all()
+    assert acts["layers.0.attention/scores"].shape[0] == 5 * 4 + 6 * 5          # SAN: no self-pairs
+    assert (~acts["real"]).sum() == 50 - 2 * (4 + 5) and (acts["edge_type"][~acts["real"]] == -1).all()
 
 
 def test_report_finds_planted_activation_by_layer_and_bond_type():
@@ -74,3 +74,19 @@ def test_report_finds_planted_activation_by_layer_and_bond_type():
     # an absolute threshold above the planted value removes it from the counts and the bond types alike
     strict = {row["layer"]: row for row in report(trained, base, abs_threshold=1e9)}
     assert strict["b"]["massive"] == 0 and strict["b"]["massive_by_edge_type"] == {}
+
+
+def test_activation_files_keep_massive_values_exactly(tmp_path):
+    # float16 files turned |S| >= 65 504 into inf: a recomputed report counted the massive
+    # activation as a non-finite ratio instead (massive 1 -> 0, non-finite 0 -> 1)
+    rng = np.random.default_rng(0)
+    acts = {"layers": np.array(["a"]), "graph": np.zeros(50, dtype=np.int64), "real": np.ones(50, bool),
+            "edge_type": np.ones(50, dtype=np.int64),
+            "a/scores": rng.normal(size=(50, 16)).astype(np.float32)}
+    acts["a/scores"][7, 2] = 1e5
+    save(tmp_path / "acts.npz", acts, cap=50)
+    back = load(tmp_path / "acts.npz")
+    assert back["a/scores"].dtype == np.float32
+    assert np.array_equal(back["a/scores"], acts["a/scores"])
+    (before,), (after,) = report(acts), report(back)
+    assert before["massive"] == after["massive"] == 1 and before["nonfinite"] == after["nonfinite"] == 0

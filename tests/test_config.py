@@ -2,7 +2,8 @@
 import pytest
 from omegaconf import OmegaConf
 
-from benchmark.config import check_key, identity, merge, defaults, parse_overrides, parse_value, to_run_config
+from benchmark.config import (IDENTITY_SCHEMA, check_key, defaults, identity, merge, parse_overrides, parse_value,
+                              to_run_config)
 from benchmark.suites import load_suite
 from benchmark.sweep import expand
 from dgl_ma.errors import ConfigError
@@ -68,7 +69,7 @@ def test_semantic_checks(override, message):
 def test_identity_leaves_out_defaults_so_new_options_keep_ids():
     cfg = merge(defaults(), {"model.layers": 3}, "t")
     ident = identity(cfg)
-    assert ident == {"_schema": 1, "model.layers": 3}
+    assert ident == {"_schema": IDENTITY_SCHEMA, "model.layers": 3}
     # a record's stored config without a newer option (here model.norm) has the same identity
     stored = OmegaConf.to_container(cfg)
     del stored["model"]["norm"]
@@ -132,3 +133,29 @@ def test_command_line_wins_inside_a_group_axis(tmp_path):
                     "  model.layers: [2]\nconfig:\n  seeds: [0]\n")
     runs = expand(load_suite(str(path)), {"model.norm": "lipschitz"}).runs
     assert [r.config.model.norm for r in runs] == ["lipschitz"]   # both grid points collapse into one run
+
+
+def test_linked_grid_axis_sets_keys_of_several_groups_together(tmp_path):
+    path = tmp_path / "linked.yaml"
+    path.write_text("grid:\n  depth:\n    - {model.layers: 2, train.epochs: 10}\n    - {model.layers: 8, train.epochs: 25}\n"
+                    "  model.hidden: [4, 8]\nconfig:\n  seeds: [0]\n")
+    suite = load_suite(str(path))
+    assert suite.linked == ["depth"]
+    runs = expand(suite, {}).runs
+    assert sorted((r.config.model.layers, r.config.train.epochs, r.config.model.hidden) for r in runs) == [
+        (2, 10, 4), (2, 10, 8), (8, 25, 4), (8, 25, 8)]
+    assert runs[0].point == {"model.layers": 2, "train.epochs": 10, "model.hidden": 4}     # flat dotted keys
+    # a command-line value of a linked key selects the entries with that value
+    assert {(r.config.model.layers, r.config.train.epochs) for r in expand(suite, {"model.layers": 8}).runs} == {(8, 25)}
+    assert len(expand(suite, {"model.layers": [2, 8]}).runs) == 4
+    # no entry matches: allowed when every varying key is given, else a clear error
+    both = expand(suite, {"model.layers": 6, "train.epochs": 3}).runs
+    assert {(r.config.model.layers, r.config.train.epochs) for r in both} == {(6, 3)} and len(both) == 2
+    with pytest.raises(ConfigError, match="matches no entry of the suite's linked grid axis 'depth'"):
+        expand(suite, {"model.layers": 6})
+    path.write_text("grid:\n  depth:\n    - {model.layrs: 2}\n")
+    with pytest.raises(ConfigError, match="Did you mean 'model.layers'"):
+        load_suite(str(path))
+    path.write_text("grid:\n  dpeth: [2, 3]\n")                    # not mappings: an unknown key
+    with pytest.raises(ConfigError, match="Unknown config key 'dpeth'"):
+        load_suite(str(path))

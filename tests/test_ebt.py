@@ -35,8 +35,8 @@ def run_core(core: str, form: str, seed: int = 0):
     full = complete_graph(g)
     if core == "graphit":
         att = KernelAttention(DIM, HEADS, ebt=form)
-        log_k = torch.log(torch.as_tensor(random_walk_kernel(g), dtype=torch.float32).reshape(-1).clamp_min(1e-30))
-        return att, full, att(full, h, torch.randn(full.num_edges(), DIM), log_k, get_attention=True)
+        kernel = torch.as_tensor(random_walk_kernel(g), dtype=torch.float32).reshape(-1)
+        return att, full, att(full, h, torch.randn(full.num_edges(), DIM), kernel, get_attention=True)
     att = SANAttention(DIM, HEADS, gamma=0.3, ebt=form)
     return att, full, att(full, h, torch.randn(full.num_edges(), DIM), full.edata["real"], get_attention=True)
 

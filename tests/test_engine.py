@@ -42,6 +42,18 @@ def test_nan_predictions_after_training_mark_the_run_diverged(task):
     result = fit(model(task, 2 * calls_per_epoch), task, TrainConfig(epochs=5, batch_size=8, patience=0), seed=0)
     assert result.status == "diverged" and result.diverged_epoch == 2
     assert result.best_epoch in (0, 1) and result.epochs_run == 2
+    assert result.final["epoch"] == 1                 # the last finite epoch
+    assert result.final["test"]["accuracy"] == result.history[1]["test_accuracy"]
+
+
+def test_final_scores_are_the_last_epochs_next_to_the_best_validation_ones(task):
+    cfg = TrainConfig(epochs=4, batch_size=8, patience=0, lr_patience=0)
+    result = fit(model(task, 10**9), task, cfg, seed=0)
+    last = result.history[-1]
+    assert result.final == {"epoch": 4, "val": {"loss": last["val_loss"], "accuracy": last["val_accuracy"]},
+                            "test": {"loss": last["test_loss"], "accuracy": last["test_accuracy"]}}
+    best = result.history[result.best_epoch]
+    assert result.test["accuracy"] == best["test_accuracy"]
 
 
 def test_nan_predictions_at_initialisation_raise_a_clear_error(task):

@@ -67,6 +67,43 @@ def test_ks_small_against_own_fit_large_against_shifted_sample():
 def test_log_ratio_sample_caps_and_skips_nonfinite():
     s = torch.randn(1000, 16)
     s[0] = 0.0
-    x = log_ratio_sample(ratios(s), cap=500, seed=0)
+    x = log_ratio_sample(ratios(s), elements=500, seed=0)
     assert x.shape == (500,) and np.isfinite(x).all()
-    assert np.array_equal(x, log_ratio_sample(ratios(s), cap=500, seed=0))
+    assert np.array_equal(x, log_ratio_sample(ratios(s), elements=500, seed=0))
+    assert log_ratio_sample(ratios(s), max_edges=10).size == 9 * 16
+
+
+# ------------------------------------------------ the reference's definitions (gnn-ma plot/utils.py ks_ll_plot)
+def reference_log_ratios(scores: np.ndarray, max_edges: int = 50_000) -> np.ndarray:
+    """gnn-ma's ``ks_ll_plot``: ``|S| / np.median(|S|, axis=1)`` over the first 50 000 edges,
+    every element, ``-log10(r + np.finfo(np.float64).eps)``."""
+    data = np.abs(scores[:max_edges]).astype(np.float64)
+    r = (data / np.median(data, axis=1).reshape(-1, 1)).reshape(-1)
+    return -np.log10(r + np.finfo(np.float64).eps)
+
+
+def test_ratio_median_is_numpys_mean_of_the_two_middle_values():
+    # 8 features: the middle |S| are 1.0 and 1.2, numpy's median 1.1 -> r = 954.5, not massive;
+    # torch's lower median (1.0) gave r = 1050 and counted it
+    row = torch.tensor([[0.1, 0.2, 0.5, 1.0, 1.2, 1.5, 2.0, 1050.0]])
+    r = ratios(row)
+    assert float(r[0, -1]) == pytest.approx(1050.0 / 1.1)
+    assert summarize(row).massive == 0
+    assert summarize(row, median_style="lower").massive == 1       # the old definition, still available
+    s = torch.randn(300, 4, 16, generator=torch.Generator().manual_seed(0))
+    mag = s.reshape(300, -1).abs().double().numpy()
+    np.testing.assert_array_equal(ratios(s).numpy(), mag / np.median(mag, axis=1, keepdims=True))
+    graph_ids = torch.repeat_interleave(torch.arange(3), 100)
+    by_graph = np.concatenate([m / np.median(m) for m in np.split(mag, 3)])
+    np.testing.assert_array_equal(ratios(s, graph_ids, median="graph").numpy(), by_graph)
+
+
+def test_gamma_sample_is_every_element_of_the_first_50000_edges_with_float64_eps():
+    s = np.random.default_rng(2).normal(size=(50_100, 4)).astype(np.float32)
+    s[3] = 0.0                             # 0/0: nan, left out (the reference would fail its fit)
+    x = log_ratio_sample(ratios(torch.as_tensor(s)))
+    ref = reference_log_ratios(s)
+    np.testing.assert_array_equal(x, ref[np.isfinite(ref)])
+    assert x.size == 4 * 50_000 - 4
+    sub = log_ratio_sample(ratios(torch.as_tensor(s)), elements=1000, seed=0)   # the faster option
+    assert sub.size == 1000 and np.isin(sub, x).all()

@@ -86,6 +86,7 @@ def test_execute_writes_records_and_resumes(tiny_suite, out_dir):
     best = record["history"][record["best_epoch"]]
     assert best["test_accuracy"] == record["test"]["accuracy"]                 # test at best validation
     assert max(h["val_accuracy"] for h in record["history"]) == record["val"]["accuracy"]
+    assert record["final"]["epoch"] == 3 and record["final"]["test"]["accuracy"] == record["history"][3]["test_accuracy"]
     assert set(record["versions"]) >= {"python", "torch", "dgl", "numpy", "ogb"}
 
     # resume: nothing left to do, records untouched

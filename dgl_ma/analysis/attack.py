@@ -11,7 +11,7 @@ with ``shared=True``); it is never tied to one batch's shape across batches.
 """
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterable, Iterator, List, Sequence, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import dgl
 import torch
@@ -72,34 +72,43 @@ def _noise_shapes(model: nn.Module, graph: dgl.DGLGraph, shared: bool) -> Dict[s
 
 def attack_batch(model: nn.Module, graph: dgl.DGLGraph, target: torch.Tensor,
                  loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], sigma: float, steps: int = 10,
-                 lr: float = 0.1, generator: torch.Generator = None, shared: bool = False) -> Tuple[float, float, float]:
-    """``(L_clean, L_random, L_opt)`` on one batch for one σ; the model must be in eval mode."""
+                 lr: float = 0.1, generator: torch.Generator = None, shared: bool = False,
+                 mask_key: Optional[str] = None) -> Tuple[float, float, float]:
+    """``(L_clean, L_random, L_opt)`` on one batch for one σ; the model must be in eval mode.
+    ``mask_key``: node tasks, the loss on the outputs of the nodes ``graph.ndata[mask_key]`` marks."""
     shapes = _noise_shapes(model, graph, shared)
+    select = graph.ndata[mask_key] if mask_key is not None else slice(None)
+
+    def predict() -> torch.Tensor:
+        return model(graph, graph.ndata["feat"])[select]
+
     with torch.no_grad():
-        clean = float(loss_fn(model(graph, graph.ndata["feat"]), target))
+        clean = float(loss_fn(predict(), target))
         # drawn on the CPU generator (the same noise on every device), then moved to the graph's device
         noise = {k: torch.randn(s, generator=generator, device="cpu").to(graph.device) for k, s in shapes.items()}
         with input_noise(model, noise, sigma):
-            random = float(loss_fn(model(graph, graph.ndata["feat"]), target))
+            random = float(loss_fn(predict(), target))
     params = {k: v.clone().requires_grad_(True) for k, v in noise.items()}
     optimiser = torch.optim.Adam(params.values(), lr=lr)
     for _ in range(steps):
         optimiser.zero_grad()
         with input_noise(model, params, sigma):
-            loss = loss_fn(model(graph, graph.ndata["feat"]), target)
+            loss = loss_fn(predict(), target)
         (-loss).backward()                                                # gradient ascent on the loss
         optimiser.step()
     with torch.no_grad(), input_noise(model, params, sigma):
-        optimised = float(loss_fn(model(graph, graph.ndata["feat"]), target))
+        optimised = float(loss_fn(predict(), target))
     return clean, random, optimised
 
 
 def attack(model: nn.Module, batches: Iterable[Tuple[dgl.DGLGraph, torch.Tensor]],
            loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], sigmas: Sequence[float] = SIGMAS,
-           steps: int = 10, lr: float = 0.1, seed: int = 0, shared: bool = False) -> List[AttackResult]:
+           steps: int = 10, lr: float = 0.1, seed: int = 0, shared: bool = False,
+           mask_key: Optional[str] = None) -> List[AttackResult]:
     """Run the attack over ``batches`` (e.g. the test loader), losses averaged over batches
     weighted by their number of targets. The model's parameters are frozen during the attack
-    and restored afterwards."""
+    and restored afterwards. ``mask_key``: for node tasks, each batch graph's ``ndata`` key
+    marking the nodes whose outputs the targets belong to."""
     batches = list(batches)
     was_training = model.training
     requires = [p.requires_grad for p in model.parameters()]
@@ -112,7 +121,7 @@ def attack(model: nn.Module, batches: Iterable[Tuple[dgl.DGLGraph, torch.Tensor]
         for sigma in sigmas:
             sums, count = [0.0, 0.0, 0.0], 0
             for graph, target in batches:
-                losses = attack_batch(model, graph, target, loss_fn, sigma, steps, lr, generator, shared)
+                losses = attack_batch(model, graph, target, loss_fn, sigma, steps, lr, generator, shared, mask_key)
                 weight = len(target)
                 sums = [s + weight * value for s, value in zip(sums, losses)]
                 count += weight

@@ -8,9 +8,11 @@ and its edge type (the first column of the integer edge feature: the bond type o
 -1 when unknown).
 
 :func:`save` / :func:`load` store that as one compressed ``.npz`` per model state, documented
-keys ``<layer>/scores`` (float16), ``graph``, ``real`` and ``edge_type`` (int), and ``meta``
-(JSON: format version, cap, layer names), so the statistics can be recomputed without
-retraining. :func:`report` compares a trained state with the base model (the run's own
+keys ``<layer>/scores`` (float32, the dtype the model computed them in: lossless, so the
+massive values themselves — float16 would turn any ``|S| ≥ 65 504`` into inf — survive),
+``graph``, ``real`` and ``edge_type`` (int), and ``meta`` (JSON: format version, cap, layer
+names), so the statistics can be recomputed without retraining. Files of format 1 (float16
+scores) still load. :func:`report` compares a trained state with the base model (the run's own
 initialisation).
 """
 import json
@@ -26,7 +28,7 @@ from dgl_ma.analysis.massive import (REL_THRESHOLD, GammaFit, fit_gamma, ks_agai
                                      massive_elements, ratios, summarize)
 from dgl_ma.probes import capture
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2   # 1: scores stored as float16 (lossy above 65 504)
 
 
 def _edge_meta(graph: dgl.DGLGraph, offset: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -72,7 +74,8 @@ def collect(model: nn.Module, batches: Iterable[Tuple[dgl.DGLGraph, Any]], cap: 
 
 
 def save(path: Path, acts: Dict[str, np.ndarray], cap: int) -> None:
-    arrays = {k: (v.astype(np.float16) if k.endswith("/scores") else v) for k, v in acts.items() if k != "layers"}
+    arrays = {k: (v.astype(np.float32, copy=False) if k.endswith("/scores") else v)
+              for k, v in acts.items() if k != "layers"}
     meta = {"format": FORMAT_VERSION, "cap": cap, "layers": [str(x) for x in acts["layers"]]}
     np.savez_compressed(path, meta=np.array(json.dumps(meta)), **arrays)
 
@@ -85,14 +88,15 @@ def load(path: Path) -> Dict[str, np.ndarray]:
     return out
 
 
-def _layer_rows(acts: Dict[str, np.ndarray], rel_threshold: float, abs_threshold: Optional[float]):
+def _layer_rows(acts: Dict[str, np.ndarray], rel_threshold: float, abs_threshold: Optional[float],
+                gamma_elements: int = 0):
     """Per layer of one state: ``(row, ratios, -log10 r sample, gamma fit)``, each computed once."""
     graph_ids = torch.as_tensor(acts["graph"])
     out = {}
     for layer in acts["layers"]:
         scores = torch.as_tensor(acts[f"{layer}/scores"].astype(np.float32))
         r = ratios(scores)
-        x = log_ratio_sample(r)
+        x = log_ratio_sample(r, elements=gamma_elements)
         fit = fit_gamma(x)
         stats = summarize(scores, rel_threshold, abs_threshold, graph_ids=graph_ids, r=r)
         massive = massive_elements(scores, r, rel_threshold, abs_threshold).any(dim=1).numpy()
@@ -104,12 +108,13 @@ def _layer_rows(acts: Dict[str, np.ndarray], rel_threshold: float, abs_threshold
 
 
 def report_states(states: Dict[str, Dict[str, np.ndarray]], base: str = "base",
-                  rel_threshold: float = REL_THRESHOLD, abs_threshold: Optional[float] = None
-                  ) -> Dict[str, List[Dict[str, Any]]]:
+                  rel_threshold: float = REL_THRESHOLD, abs_threshold: Optional[float] = None,
+                  gamma_elements: int = 0) -> Dict[str, List[Dict[str, Any]]]:
     """:func:`report` of several states of one model, each compared with ``states[base]`` when
     that exists (the base state itself without comparison); every state's ratios and gamma fits
-    are computed once."""
-    layers = {name: _layer_rows(acts, rel_threshold, abs_threshold) for name, acts in states.items()}
+    are computed once. The gamma fits use every finite ratio of the captured edges (at most the
+    reference's 50 000), or a seeded subsample of ``gamma_elements`` (> 0)."""
+    layers = {name: _layer_rows(acts, rel_threshold, abs_threshold, gamma_elements) for name, acts in states.items()}
     reference = layers.get(base, {})
     reports = {}
     for name, per_layer in layers.items():

@@ -29,17 +29,15 @@ def analyse(model: torch.nn.Module, task, cfg: AnalysisConfig, train: TrainConfi
                 acts[name] = collect(model, batches, cfg.cap_edges)
                 files[name] = artifacts.with_name(f"{artifacts.name}.{name}.npz")
                 save(files[name], acts[name], cfg.cap_edges)
-            out["massive"] = report_states(acts, "base", cfg.rel_threshold, cfg.abs_threshold)
+            out["massive"] = report_states(acts, "base", cfg.rel_threshold, cfg.abs_threshold, cfg.gamma_elements)
             out["massive_files"] = {name: path.name for name, path in files.items()}
         if cfg.attack:
             model.load_state_dict(best_state)
             chosen = batches[: cfg.attack_batches] if cfg.attack_batches else batches
-            if task.info.level == "node":  # outputs for every node; the loss on the split's nodes
-                mask = chosen[0][0].ndata["test_mask"]
-                loss_fn = lambda out, target: task_loss(task.info, out[mask], target)  # noqa: E731
-            else:
-                loss_fn = lambda out, target: task_loss(task.info, out, target)  # noqa: E731
-            results = attack(model, chosen, loss_fn, cfg.sigmas, cfg.attack_steps, seed=seed)
+            loss_fn = lambda out, target: task_loss(task.info, out, target)  # noqa: E731
+            # node tasks: outputs for every node of a batch graph, the loss on the split's nodes
+            mask_key = "test_mask" if task.info.level == "node" else None
+            results = attack(model, chosen, loss_fn, cfg.sigmas, cfg.attack_steps, seed=seed, mask_key=mask_key)
             out["attack"] = [{**r.__dict__, "gain": r.gain} for r in results]
     finally:
         model.load_state_dict(final_state)

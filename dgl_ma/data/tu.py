@@ -9,16 +9,17 @@
   those files: a stratified 10-fold split with the fixed seed :data:`FALLBACK_SEED`, with a
   warning. Either way the split depends on the fold only, never on the run seed.
 * ``ogbn_proteins``: OGB's node loader ``DglNodePropPredDataset`` on ``<data root>/ogb``
-  (seeded from ``<mirror>/ogb``), species split, 112 binary labels, 8-d edge features; node
-  features = mean of the incident edge features (as in OGB's DGL examples), metric name
-  ``"ogbn-proteins"`` (OGB's ``Evaluator``).
+  (seeded from ``<mirror>/ogb``), species split, 112 binary labels, 8-d continuous edge
+  features; node feature = the node's species as a category (its index among the dataset's
+  species, as the MA paper's code, msorbi/gnn-ma ``data/ogbn.py`` ``_node_species_to_feat``),
+  metric name ``"ogbn-proteins"`` (OGB's ``Evaluator``). Train on sampled neighbourhoods
+  (``train.fanouts``): the graph has 39.5 M edges.
 """
 import json
 import warnings
 from pathlib import Path
 from typing import Dict, List
 
-import dgl.function as fn
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -134,10 +135,11 @@ def load_ogbn_proteins(cfg: DataConfig, seed: int) -> NodeTask:
                         f"{str(err)[:200]}). Delete the folder ogbn_proteins there and download it again "
                         f"(data.download=true), or replace it with OGB's complete download.") from None
     graph, labels = dataset[0]
-    graph.update_all(fn.copy_e("feat", "m"), fn.mean("m", "feat"))   # node feature: mean incident edge feature
+    species, graph.ndata["feat"] = torch.unique(graph.ndata.pop("species").reshape(-1), return_inverse=True)
     graph.ndata["label"] = labels.to(torch.float32)
     for name, ogb_name in zip(SPLITS, ("train", "valid", "test")):
         graph.ndata[f"{name}_mask"] = index_mask(graph.num_nodes(), split[ogb_name].numpy())
     edge_dim = int(graph.edata["feat"].shape[1])
-    info = TaskInfo("node", edge_dim, int(labels.shape[1]), "bce_masked", "ogbn-proteins", edge_dim=edge_dim)
+    info = TaskInfo("node", 1, int(labels.shape[1]), "bce_masked", "ogbn-proteins", node_vocab=len(species),
+                    edge_dim=edge_dim)
     return NodeTask(info, graph)

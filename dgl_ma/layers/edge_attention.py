@@ -8,7 +8,7 @@ import dgl.function as fn
 import torch
 from torch import nn
 
-from dgl_ma.layers.bias import ExplicitBias, aggregate, attention_weights
+from dgl_ma.layers.bias import ExplicitBias, aggregate, attention_weights, clamped_exp
 from dgl_ma.layers.block import BLOCK_NORMS
 from dgl_ma.probes import Probed
 
@@ -65,9 +65,7 @@ class EdgeAttention(Probed, nn.Module):
             scores = graph.edata["kq"] / math.sqrt(self.head_dim) * self.edge(e).view(shape)
         scores = self.bias.adjust_scores(graph, q, scores)
         self.record("scores", scores)
-        weights = torch.exp(scores.sum(-1, keepdim=True).clamp(-5, 5))              # (E, H, 1)
-        sink_logit = self.bias.sink_logit(q)
-        sink = torch.exp(sink_logit.clamp(-5, 5)) if sink_logit is not None else None
+        weights, sink = clamped_exp(self.bias, q, scores.sum(-1, keepdim=True))      # (E, H, 1), (N, H, 1)
         out = aggregate(graph, weights, v, self.bias, sink)                          # (N, H, d)
         if get_attention:
             return (out, scores, *attention_weights(graph, weights, sink))
@@ -81,9 +79,11 @@ class GTLayer(Probed, nn.Module):
         h \leftarrow \mathrm{Norm}(h + O_h(h')), \quad e \leftarrow \mathrm{Norm}(e + O_e(S)), \quad
         x \leftarrow \mathrm{Norm}(x + \mathrm{FFN}(x)) \text{ for } x \in \{h, e\}
 
-    with :class:`EdgeAttention`, FFN :math:`D \to 2D \to D` (ReLU), Norm = BatchNorm or LayerNorm
-    (or none), dropout after the attention and inside the FFN. Records the ``"output"`` probe
-    (node states after the layer).
+    with :class:`EdgeAttention`, FFN :math:`D \to 2D \to D` (Linear → ReLU → dropout → Linear),
+    Norm = BatchNorm or LayerNorm (or none), dropout after the attention and inside the FFN,
+    none on the FFN output (graphdeeplearning/graphtransformer
+    ``layers/graph_transformer_edge_layer.py``). Records the ``"output"`` probe (node states
+    after the layer).
 
     Shapes: ``h`` :math:`(N, D)`, ``e`` :math:`(E, D)` → the same.
     """
@@ -103,7 +103,7 @@ class GTLayer(Probed, nn.Module):
         h_att, scores = self.attention(graph, h, e)                              # (N,H,d), (E,H,d)
         h = self.norm1_h(h + self.out_h(self.dropout(h_att.flatten(1))))        # (N, D)
         e = self.norm1_e(e + self.out_e(self.dropout(scores.flatten(1))))       # (E, D)
-        h = self.norm2_h(h + self.dropout(self.ffn_h(h)))
-        e = self.norm2_e(e + self.dropout(self.ffn_e(e)))
+        h = self.norm2_h(h + self.ffn_h(h))
+        e = self.norm2_e(e + self.ffn_e(e))
         self.record("output", h)
         return h, e

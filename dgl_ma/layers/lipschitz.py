@@ -9,7 +9,9 @@ code (PyG 1.6), which this module deliberately does not reproduce:
 * the neighbour maximum is read per node and per head (their ``max_norm.view(-1,1)[index]``
   mixes nodes and heads whenever ``H > 1``);
 * GAT uses the **target's** ``||z_i||²`` in :math:`D_i`, which the Cauchy–Schwarz bound needs
-  (their code uses the source's ``||z_j||²``).
+  (their code uses the source's ``||z_j||²``);
+* the transformer's ``u`` is per graph, not over the per-edge queries of the whole batch
+  (see :func:`transformer_denominator`).
 """
 import dgl
 import dgl.function as fn
@@ -71,7 +73,11 @@ def transformer_denominator(graph: dgl.DGLGraph, q: torch.Tensor, k: torch.Tenso
     :math:`w_i = \max_{j \in N(i)} \|v_j\|`, per head.
 
     :math:`u` is taken over the nodes of each graph of a batch (over the whole graph for a
-    single graph), so that batching graphs does not couple their outputs.
+    single graph), so that batching graphs does not couple their outputs. A listed deviation:
+    the authors' ``Quadratic_LipschitzNorm`` takes it over the queries as its message function
+    sees them, ``q_i`` repeated once per incoming edge, across the whole batch (equal for a single
+    graph whose nodes all have in-degree 1; pinned by
+    ``tests/test_fidelity.py::test_unimp_lipschitz_u_is_per_graph_a_listed_deviation``).
 
     Shapes: ``q``, ``k``, ``v`` ``(N, H, C)`` → ``(N, H, 1)``.
     """

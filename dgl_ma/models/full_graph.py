@@ -25,29 +25,33 @@ def random_walk_kernel(graph: dgl.DGLGraph, gamma: float = 0.25, steps: int = 16
     return np.linalg.matrix_power(np.eye(len(lap)) - gamma * lap, steps)
 
 
-def complete_graph(graph: dgl.DGLGraph) -> dgl.DGLGraph:
-    """All ordered node pairs of ``graph`` (self-pairs included), edge ``i*n + j`` for ``i → j``.
+def complete_graph(graph: dgl.DGLGraph, self_pairs: bool = True) -> dgl.DGLGraph:
+    """All ordered node pairs of ``graph``, in the order ``i*n + j`` for ``i → j``: the ``n²``
+    pairs of GraphiT's dense attention, or with ``self_pairs=False`` the ``n(n−1)`` pairs of
+    SAN's complete graph (``nx.complete_graph`` in DevinKreuzer/SAN; a self-loop that is an
+    edge of ``graph`` is kept).
 
-    ``edata['real']`` marks the pairs that are edges of ``graph``; their ``edata['feat']`` (when
-    present) is copied, other pairs get zeros. Node data is shared. A batched graph is handled
-    graph by graph.
+    ``edata['real']`` marks the pairs that are edges of ``graph`` (parallel edges become one
+    pair); their ``edata['feat']`` (when present) is copied, other pairs get zeros. Node data is
+    shared. A batched graph is handled graph by graph.
     """
     if graph.batch_size > 1:
-        return dgl.batch([complete_graph(g) for g in dgl.unbatch(graph)])
+        return dgl.batch([complete_graph(g, self_pairs) for g in dgl.unbatch(graph)])
     n, device = graph.num_nodes(), graph.device
     src = torch.arange(n, device=device).repeat_interleave(n)
     dst = torch.arange(n, device=device).repeat(n)
-    full = dgl.graph((src, dst), num_nodes=n, device=device)
-    for key, value in graph.ndata.items():
-        full.ndata[key] = value
     u, v = graph.edges()
     pair = u * n + v
     real = torch.zeros(n * n, dtype=torch.bool, device=device)
     real[pair] = True
-    full.edata["real"] = real
+    keep = torch.ones(n * n, dtype=torch.bool, device=device) if self_pairs else (src != dst) | real
+    full = dgl.graph((src[keep], dst[keep]), num_nodes=n, device=device)
+    for key, value in graph.ndata.items():
+        full.ndata[key] = value
+    full.edata["real"] = real[keep]
     if "feat" in graph.edata:
         feat = graph.edata["feat"]
         full_feat = torch.zeros((n * n, *feat.shape[1:]), dtype=feat.dtype, device=device)
         full_feat[pair] = feat
-        full.edata["feat"] = full_feat
+        full.edata["feat"] = full_feat[keep]
     return full

@@ -14,7 +14,7 @@ from dgl_ma.models.heads import TaskHead, edge_encoder, node_encoder
 
 
 class GraphTransformerNet(GraphModel):
-    """Encoders → dropout → ``layers`` × :class:`~dgl_ma.layers.edge_attention.GTLayer` →
+    """Encoders → input dropout → ``layers`` × :class:`~dgl_ma.layers.edge_attention.GTLayer` →
     readout + MLP head (graph tasks) or a linear head (node tasks). Width ``D = heads · hidden``.
 
     Without edge features, every edge starts from one learned vector. With ``pos_enc = k`` the
@@ -33,7 +33,7 @@ class GraphTransformerNet(GraphModel):
         self.no_edge = nn.Parameter(torch.randn(dim)) if self.edge_encoder is None else None
         self.pos_enc = cfg.pos_enc
         self.pe_linear = nn.Linear(cfg.pos_enc, dim) if cfg.pos_enc else None
-        self.dropout = nn.Dropout(cfg.dropout)
+        self.input_dropout = nn.Dropout(cfg.input_dropout)
         self.layers = nn.ModuleList(GTLayer(dim, cfg.heads, cfg.dropout, cfg.norm, cfg.use_bias, cfg.ebt)
                                     for _ in range(cfg.layers))
         self.head = TaskHead(task, dim, cfg.readout)
@@ -63,7 +63,7 @@ class GraphTransformerNet(GraphModel):
             e = self.edge_encoder(graph.edata["feat"])                           # (E, D)
         else:
             e = self.no_edge.expand(graph.num_edges(), -1)
-        h = self.dropout(h)
+        h = self.input_dropout(h)
         for layer in self.layers:
             h, e = layer(graph, h, e)
         return self.head(graph, h)                                               # (B or N, out)

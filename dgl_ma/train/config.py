@@ -1,6 +1,7 @@
 """The optimisation protocol (:class:`TrainConfig`). Imports neither torch nor DGL, so that the
 command line can check and list the configuration without loading them."""
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import List
 
 from dgl_ma.errors import ConfigError
 
@@ -8,9 +9,13 @@ from dgl_ma.errors import ConfigError
 @dataclass
 class TrainConfig:
     """Optimisation protocol. ``patience``/``lr_patience`` count epochs without a lower
-    validation loss (0 disables early stopping); ``max_seconds`` is a wall-clock budget
-    (0 = none); ``batch_size`` applies to graph tasks only; ``diagnostics_every`` records
-    per-layer gradient norms and score ranges at initialisation and every k epochs (0 = off).
+    validation loss (0 disables early stopping; ``lr_patience`` 0 also switches the scheduler
+    off); ``max_seconds`` is a wall-clock budget (0 = none); ``batch_size``: graphs per batch
+    of a graph task, or seed nodes per batch of a node task with ``fanouts``;
+    ``fanouts``: node tasks train and evaluate on sampled neighbourhoods
+    (:func:`dgl_ma.data.sampling.sample_subgraph`, DGL ``NeighborSampler`` order) instead of
+    the full graph (empty = full batch); ``diagnostics_every`` records per-layer gradient norms
+    and score ranges at initialisation and every k epochs (0 = off).
 
     ``checkpoint_every``: epochs between mid-run checkpoints (0 = none), skipped while fewer than
     ``checkpoint_seconds`` of training passed since the last one, so that runs of a few seconds
@@ -27,6 +32,7 @@ class TrainConfig:
     max_seconds: float = 0.0
     device: str = "cpu"
     diagnostics_every: int = 0
+    fanouts: List[int] = field(default_factory=list)
     checkpoint_every: int = 5
     checkpoint_seconds: float = 30.0
 
@@ -43,3 +49,5 @@ class TrainConfig:
                               f"{self.checkpoint_every} and {self.checkpoint_seconds}.")
         if not 0.0 < self.lr_factor < 1.0:
             raise ConfigError(f"train.lr_factor must lie in (0, 1), got {self.lr_factor}.")
+        if any(f == 0 or f < -1 for f in self.fanouts):
+            raise ConfigError(f"train.fanouts are edges sampled per node and hop: positive, or -1 for all; got {self.fanouts}.")

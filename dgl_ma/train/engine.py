@@ -23,6 +23,7 @@ from dgl_ma.models.base import GraphModel
 from dgl_ma.train.checkpoint import Checkpointer, rng_state, set_rng_state
 from dgl_ma.train.config import TrainConfig
 from dgl_ma.train.diagnostics import layer_diagnostics
+from dgl_ma.train.sampled import SampledNodeRunner
 
 
 @dataclass
@@ -38,6 +39,7 @@ class TrainResult:
     history: List[Dict[str, float]] = field(default_factory=list)
     diagnostics: List[Dict[str, Any]] = field(default_factory=list)
     best_state: Optional[Dict[str, torch.Tensor]] = None   # with keep_best_state: weights at best_epoch
+    final: Dict[str, Any] = field(default_factory=dict)    # {"epoch", "val", "test"} of the last finite epoch
 
 
 def resolve_device(name: str) -> torch.device:
@@ -169,7 +171,12 @@ def _runner(model: GraphModel, task, cfg: TrainConfig, seed: int):
     device = resolve_device(cfg.device)
     model.to(device)
     if isinstance(task, NodeTask):
+        if cfg.fanouts:
+            return SampledNodeRunner(model, task, device, cfg.batch_size, cfg.fanouts, seed, task_loss)
         return _NodeRunner(model, task, device)
+    if cfg.fanouts:
+        raise ConfigError("train.fanouts samples neighbourhoods of a node task; this dataset is a graph task "
+                          "(mini-batches of whole graphs, train.batch_size). Remove train.fanouts.")
     return _GraphRunner(model, task, device, cfg.batch_size, seed)
 
 
@@ -180,6 +187,8 @@ def split_batches(model: GraphModel, task, split: str, cfg: TrainConfig):
     device = resolve_device(cfg.device)
     model.to(device)
     if isinstance(task, NodeTask):
+        if cfg.fanouts:
+            return SampledNodeRunner(model, task, device, cfg.batch_size, cfg.fanouts, 0, task_loss).batches(split)
         return _NodeRunner(model, task, device).batches(split)
     loader = _graph_loader(model, dict(task.splits())[split], cfg.batch_size)
     return [(graph.to(device), target.to(device)) for graph, target in loader]
@@ -200,6 +209,7 @@ class _Loop:
     train_seconds: float = 0.0
     elapsed: float = 0.0              # wall seconds of training so far (the time budget counts it)
     stop_reason: Optional[str] = None  # set once the loop has ended (a checkpoint of a finished run)
+    final: Dict[str, Any] = field(default_factory=dict)   # epoch, val, test of the last finite epoch
 
 
 def _dgl_epoch_seed(seed: int, epoch: int) -> int:
@@ -216,7 +226,8 @@ def fit(
     checkpoint: Optional[Checkpointer] = None,
 ) -> TrainResult:
     """Train ``model`` on ``task`` (a :class:`NodeTask` or :class:`GraphTask`) and return the
-    scores at the best-validation epoch. Epoch 0 is the untrained model, so ``epochs=0``
+    scores at the best-validation epoch (and, as ``final``, those of the last finite epoch: the
+    protocol of papers that report the final model). Epoch 0 is the untrained model, so ``epochs=0``
     evaluates the initialisation. ``keep_best_state`` also returns a copy of the weights at the
     best-validation epoch (the model itself ends with the final weights).
 
@@ -251,7 +262,7 @@ def fit(
                 "without incoming edges, or an empty graph). Check the model on such a graph."
             )
         scores = _scores(task.info, metric, outputs)
-        loop = _Loop(epoch=0, best_epoch=0, best_scores=scores,
+        loop = _Loop(epoch=0, best_epoch=0, best_scores=scores, final={"epoch": 0, **scores},
                      best_state=copy.deepcopy(model.state_dict()) if keep_best_state else None,
                      best_loss=scores["val"]["loss"],
                      history=[{"epoch": 0, "train_loss": math.nan, "lr": cfg.lr, "seconds": 0.0,
@@ -280,6 +291,7 @@ def fit(
             loop.history.append({"epoch": epoch, "train_loss": train_loss, "lr": optimizer.param_groups[0]["lr"]})
             break
         scores = _scores(task.info, metric, outputs)
+        loop.final = {"epoch": epoch, "val": scores["val"], "test": scores["test"]}
         lr = optimizer.param_groups[0]["lr"]
         entry = {"epoch": epoch, "train_loss": train_loss, "lr": lr, "seconds": time.perf_counter() - tick,
                  **{f"{s}_{k}": v for s, d in scores.items() for k, v in d.items()}}
@@ -323,4 +335,5 @@ def fit(
         history=loop.history,
         diagnostics=loop.diagnostics,
         best_state=loop.best_state,
+        final=loop.final,
     )
