@@ -2,32 +2,37 @@
 
 Exit codes: 0 success; 1 some run failed (recorded, retried next time); 2 a user error (bad
 suite, key, value or data; nothing ran); 3 some run diverged (recorded as a result);
-130 interrupted (finished runs are kept; re-run the same command to resume).
+130 interrupted by Ctrl-C, 143 terminated by SIGTERM (finished runs are kept; re-run the same
+command to resume).
 """
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from omegaconf import OmegaConf
 from tabulate import tabulate
 
 from benchmark import leaderboard
-from benchmark.config import check_key, flatten, parse_overrides, valid_keys
+from benchmark.config import check_key, flatten, parse_overrides
+from benchmark.filters import describe, parse_where, select, split_where
+from benchmark.interrupt import guarded
 from benchmark.results import ResultStore
-from benchmark.suites import load_suite, suite_names, suites_dir
+from benchmark.suites import Suite, load_suite, suite_names
 from benchmark.sweep import Plan, expand, record_ids
-from dgl_ma.data import DATASETS
 from dgl_ma.errors import ConfigError, UserError
-from dgl_ma.models import MODELS
 
 EXAMPLES = """examples:
   python -m benchmark run suite=quickstart
   python -m benchmark run suite=quickstart model.layers=[2,8] seeds=[0,1] train.epochs=30
   python -m benchmark show suite=quickstart
-  python -m benchmark leaderboard suite=quickstart format=latex
-  python -m benchmark plot suite=deep_gat_quick
+  python -m benchmark leaderboard suite=quickstart format=latex where=data.name=csbm
+  python -m benchmark leaderboard suite=deep_gat_quick select=model.norm where=model.name=gat
+  python -m benchmark plot suite=deep_gat_quick where=model.name=gat
+  python -m benchmark export suite=quickstart format=parquet
   python -m benchmark compare suite=deep_gat a=model.norm=lipschitz b=model.norm=none by=data.name by=model.layers
+  python -m benchmark report site=results/site
 """
 
 
@@ -89,12 +94,35 @@ def _report_problems(records: List[Dict[str, Any]], folder: Path) -> int:
     return 0
 
 
+def _grid_keys(plan: Plan) -> List[str]:
+    """The dotted keys a grid sets: an axis, each sub-key of a group axis's mappings, or each key
+    of a linked axis's mappings."""
+    keys: Dict[str, None] = {}
+    for axis, values in plan.grid.items():
+        for value in values:
+            if axis in plan.suite.linked:
+                keys.update(dict.fromkeys(value))
+            else:
+                keys.update(dict.fromkeys(flatten(value, f"{axis}.") if isinstance(value, dict) else [axis]))
+    return list(keys)
+
+
 def cmd_show(ns: argparse.Namespace) -> int:
     plan = _plan(ns.overrides)
     print(f"# suite {plan.suite.name}: {plan.suite.description}\n# file: {plan.suite.path}\n")
-    print(OmegaConf.to_yaml(plan.base))
+    shared = OmegaConf.to_container(plan.base)
+    for key in _grid_keys(plan):  # shown with the grid below: the base value never runs
+        *parents, leaf = key.split(".")
+        node = shared
+        for part in parents:
+            node = node.get(part, {})
+        node.pop(leaf, None)
+    print("# every run (the grid below sets the other keys)")
+    print(OmegaConf.to_yaml(shared))
+    print(f"# grid: {' × '.join(str(len(v)) for v in plan.grid.values()) or '1'} points × {len(plan.base.seeds)} seeds")
+    print(OmegaConf.to_yaml({"grid": plan.grid}) if plan.grid else "grid: {}\n")
     store = ResultStore(plan.output_dir)
-    columns = list(flatten(plan.runs[0].point)) if plan.runs else []
+    columns = list(dict.fromkeys(k for r in plan.runs for k in flatten(r.point)))
     rows = [[r.run_id, r.seed, *[flatten(r.point).get(k) for k in columns],
              "finished" if store.is_finished(r.run_id) else "pending"] for r in plan.runs]
     print(tabulate(rows, headers=["run id", "seed", *columns, "status"], tablefmt="github"))
@@ -103,91 +131,210 @@ def cmd_show(ns: argparse.Namespace) -> int:
 
 
 def cmd_list(ns: argparse.Namespace) -> int:
-    suites = [(name, load_suite(name).description) for name in suite_names()]
-    print(f"suites ({suites_dir()}):")
-    print(tabulate(suites, tablefmt="plain"))
-    print("\nmodels:")
-    print(tabulate(MODELS.describe(), tablefmt="plain"))
-    print("\ndatasets:")
-    print(tabulate(DATASETS.describe(), tablefmt="plain"))
-    print("\nconfig keys (key, type, default):")
-    print(tabulate(valid_keys(), tablefmt="plain"))
+    from benchmark import listing
+
+    print(listing.render())
     return 0
 
 
-def _suite_folder(args: List[str], command: str) -> (str, Path):
-    """``suite=NAME [output.dir=PATH]`` (nothing else) → ``(NAME, <output.dir>/<suite>)``."""
-    suite_name, overrides = _split_suite(args, required=True)
-    out_dir = Path(str(overrides.pop("output.dir", "results")))
+@dataclasses.dataclass
+class Target:
+    """A suite's records folder as the read-only commands see it."""
+    name: str
+    folder: Path
+    suite: Optional[Suite]   # None: a folder of records whose suite file is not known here
+
+    @property
+    def metrics(self) -> List[str]:
+        return self.suite.metrics if self.suite else ["test", "val"]
+
+    @property
+    def over(self) -> List[str]:
+        return self.suite.aggregate_over if self.suite else []
+
+
+def _output_dir(overrides: Dict[str, Any]) -> Optional[Path]:
+    """Pop ``output.dir=``; ``None`` when not given (the suite's own ``output.dir`` or ``results``)."""
+    if "output.dir" not in overrides:
+        return None
+    value = overrides.pop("output.dir")
+    if value is None or not str(value).strip():
+        raise ConfigError("output.dir= is empty; name the folder that holds the suite folders, e.g. output.dir=results.")
+    return Path(str(value))
+
+
+def _target(name: str, out_dir: Optional[Path]) -> Target:
+    """``suite=NAME`` or ``suite=path.yaml`` → its records folder: ``output.dir=`` if given, else
+    the suite file's ``output.dir``, else ``results``; then the suite's name (the file's stem).
+    A name that is neither a suite nor a file may still be a folder of records."""
+    path = Path(name)
+    if path.suffix in (".yaml", ".yml") or name in suite_names():
+        suite = load_suite(name)
+        base = out_dir or Path(str(suite.config.get("output.dir", "results")))
+        return Target(suite.name, base / suite.name, suite)
+    folder = (out_dir or Path("results")) / name
+    if not folder.is_dir():
+        load_suite(name)  # raises the unknown-suite message
+    return Target(name, folder, None)
+
+
+def _records(target: Target, where: Dict[str, List[Any]]) -> List[Dict[str, Any]]:
+    return select(ResultStore(target.folder).records(), where)
+
+
+def _read_args(args: List[str], command: str, options: Tuple[str, ...] = (), filters: bool = True
+               ) -> Tuple[Target, Dict[str, List[Any]], Dict[str, Any]]:
+    """``suite=NAME [output.dir=PATH] [where=KEY=VALUE ...]`` plus ``options`` → the target, the
+    filter and the options given."""
+    rest, where_texts = split_where(args)
+    if where_texts and not filters:
+        raise ConfigError(f"{command} does not take where=.")
+    suite_name, overrides = _split_suite(rest, required=True)
+    out_dir = _output_dir(overrides)
+    given = {key: overrides.pop(key) for key in options if key in overrides}
     if overrides:
-        raise ConfigError(f"{command} takes suite= and output.dir= only; got {', '.join(overrides)}.")
-    return suite_name, out_dir / Path(suite_name).stem
+        allowed = ["suite=", "output.dir="] + (["where="] if filters else []) + [f"{k}=" for k in options]
+        raise ConfigError(f"{command} takes {', '.join(allowed)} only; got {', '.join(overrides)}.")
+    return _target(suite_name, out_dir), parse_where(where_texts), given
+
+
+def _nothing(target: Target, where: Dict[str, List[Any]], what: str) -> UserError:
+    matching = f" matching where {describe(where)}" if where else ""
+    return UserError(f"No {what}{matching} under {target.folder}. Run `python -m benchmark run suite={target.name}` "
+                     f"first, or pass output.dir=PATH (the folder that holds {target.name}/).")
 
 
 def cmd_plot(ns: argparse.Namespace) -> int:
-    suite_name, folder = _suite_folder(ns.overrides, "plot")
+    target, where, _ = _read_args(ns.overrides, "plot")
     from benchmark.ma_plots import plot_massive  # matplotlib only when plotting
     from benchmark.plots import plot_suite
 
-    records = ResultStore(folder).records()
+    records = _records(target, where)
+    folder = target.folder
     paths = plot_suite(records, folder / "plots") + plot_massive(records, folder, folder / "plots")
     if not paths:
-        raise UserError(f"No finished runs to plot under {folder}. Run `python -m benchmark run suite={suite_name}` first.")
+        raise _nothing(target, where, "finished runs to plot")
     for path in paths:
         print(path)
     return 0
 
 
+def cmd_export(ns: argparse.Namespace) -> int:
+    target, where, options = _read_args(ns.overrides, "export", ("format", "to"))
+    from benchmark.export import write_tables  # pandas only when exporting
+
+    records = _records(target, where)
+    if not records:
+        raise _nothing(target, where, "result records")
+    folder = Path(str(options["to"])) if options.get("to") else target.folder / "export"
+    for path in write_tables(records, folder, str(options.get("format", "csv"))):
+        print(path)
+    return 0
+
+
 def cmd_reindex(ns: argparse.Namespace) -> int:
-    _, folder = _suite_folder(ns.overrides, "reindex")
-    store = ResultStore(folder)
+    target, _, _ = _read_args(ns.overrides, "reindex", filters=False)
+    store = ResultStore(target.folder)
     changed = store.reindex(record_ids)
     print(f"{changed} of {len(store.records())} records renamed to the current run ids in {store.folder}")
     return 0
 
 
+def _select_keys(value: Any) -> List[str]:
+    """``select=train.lr`` or ``select=[train.lr,model.dropout]`` → checked leaf config keys."""
+    keys = [str(k) for k in (value if isinstance(value, list) else [value])]
+    for key in keys:
+        if dataclasses.is_dataclass(check_key(key)):
+            raise ConfigError(f"select={key}: {key!r} is a group of keys; name one, e.g. select=train.lr.")
+    return keys
+
+
 def cmd_leaderboard(ns: argparse.Namespace) -> int:
-    suite_name, overrides = _split_suite(ns.overrides, required=False)
+    rest, where_texts = split_where(ns.overrides)
+    suite_name, overrides = _split_suite(rest, required=False)
     fmt = str(overrides.pop("format", "github"))
     leaderboard.check_format(fmt)
-    out_dir = Path(str(overrides.pop("output.dir", "results")))
+    out_dir = _output_dir(overrides)
     pivot = overrides.pop("pivot", None)
     if pivot is not None:
         check_key(str(pivot))
     metric = overrides.pop("metric", None)
     if metric is not None:
         leaderboard.check_metric_columns([str(metric)], "metric=")
+    chosen = _select_keys(overrides.pop("select")) if "select" in overrides else []
     if overrides:
-        raise ConfigError(f"leaderboard takes suite=, format=, pivot=, metric= and output.dir= only; "
-                          f"got {', '.join(overrides)}.")
-    names = [suite_name] if suite_name else sorted(p.name for p in out_dir.iterdir() if p.is_dir()) if out_dir.is_dir() else []
-    printed = False
-    for name in names:
-        records = ResultStore(out_dir / name).records()
+        raise ConfigError(f"leaderboard takes suite=, format=, pivot=, metric=, select=, where= and output.dir= "
+                          f"only; got {', '.join(overrides)}.")
+    where = parse_where(where_texts)
+    if suite_name:
+        targets = [_target(suite_name, out_dir)]
+    else:
+        base = out_dir or Path("results")
+        names = sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+        targets = [Target(n, base / n, load_suite(n) if n in suite_names() else None) for n in names]
+    shown, csv_lines = 0, []
+    for target in targets:
+        records = _records(target, where)
         if not records:
             continue
-        suite = load_suite(name) if name in suite_names() else None
-        metrics = suite.metrics if suite else ["test", "val"]
+        metrics = target.metrics
         if metric is not None:  # the chosen column first: it sorts, and it is the one a pivot shows
             metrics = [str(metric)] + [m for m in metrics if m != metric]
-        if len(names) > 1 and fmt != "csv":
-            print(f"## {name}\n")
-        print(leaderboard.render(records, metrics, fmt, pivot=pivot, over=suite.aggregate_over if suite else ()))
-        printed = True
-    if not printed:
-        raise UserError(f"No result records for {suite_name or 'any suite'} under {out_dir}. "
+        if fmt == "csv":  # one table for every suite: a suite column, the union of the columns
+            if pivot:
+                raise ConfigError("pivot= works with format=github or latex; CSV already has one line per configuration.")
+            csv_lines += [{"suite": target.name, **line}
+                          for line in leaderboard.csv_rows(records, metrics, target.over, chosen)]
+        else:
+            if len(targets) > 1:
+                print(f"{'## ' if fmt == 'github' else '% '}{target.name}\n")
+            print(leaderboard.render(records, metrics, fmt, pivot=pivot, over=target.over, select=chosen))
+        shown += 1
+    if not shown:
+        where_text = f" matching where {describe(where)}" if where else ""
+        folder = targets[0].folder if suite_name else out_dir or Path("results")
+        raise UserError(f"No result records for {suite_name or 'any suite'}{where_text} under {folder}. "
                         f"Run `python -m benchmark run suite=NAME` first, or pass output.dir=PATH.")
+    if fmt == "csv":
+        print(leaderboard.to_csv(csv_lines))
     return 0
 
 
 def cmd_compare(ns: argparse.Namespace) -> int:
     from benchmark import compare  # scipy.stats only when comparing
 
-    request = compare.parse_request(ns.overrides)
-    rows = compare.compare(ResultStore(request.folder).records(), request)
+    rest, where_texts = split_where(ns.overrides)
+    request = compare.parse_request(rest)
+    rows = compare.compare(select(ResultStore(request.folder).records(), parse_where(where_texts)), request)
     print(compare.table(rows, request))
     for path in compare.write_tables(rows, request):
         print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+def cmd_report(ns: argparse.Namespace) -> int:
+    suites: List[str] = []
+    rest = []
+    for arg in ns.overrides:  # suite= may repeat, or hold a list
+        if arg.partition("=")[0].strip() == "suite":
+            parsed = parse_overrides([arg])["suite"]
+            suites += [Path(str(v)).stem for v in (parsed if isinstance(parsed, list) else [parsed])]
+        else:
+            rest.append(arg)
+    overrides = parse_overrides(rest)
+    out_dir = Path(str(overrides.pop("output.dir", "results")))
+    site = Path(str(overrides.pop("site", out_dir / "site")))
+    records = overrides.pop("records", True)
+    if not isinstance(records, bool):
+        raise ConfigError(f"records= takes true or false (copy each raw record into the site); got {records!r}.")
+    if overrides:
+        raise ConfigError(f"report takes suite=, output.dir=, site= and records= only; got {', '.join(overrides)}.")
+    from benchmark.report import build_site  # jinja2 and matplotlib only when reporting
+
+    summary = build_site(out_dir, site, suites, records=records)
+    print(f"{summary.suites} suite(s), {summary.runs} run pages, {summary.malformed} malformed record(s); "
+          f"{summary.bytes / 2**20:.1f} MB in {summary.seconds:.1f} s", file=sys.stderr)
+    print(summary.index)
     return 0
 
 
@@ -211,9 +358,9 @@ def build_parser() -> argparse.ArgumentParser:
     lst = sub.add_parser("list", help="list suites, models, datasets and config keys")
     lst.set_defaults(func=cmd_list)
     plot = sub.add_parser("plot", help="write the suite's figures (PNG) under <output.dir>/<suite>/plots",
-                          description="plot suite=NAME [output.dir=PATH]: accuracy vs depth, gradient norm vs "
-                                      "layer; for runs with analysis.massive also ratio curves, gamma fits and "
-                                      "the bond-type heatmap")
+                          description="plot suite=NAME [where=KEY=VALUE ...] [output.dir=PATH]: accuracy vs "
+                                      "depth (one line per configuration), gradient norm vs layer; for runs with "
+                                      "analysis.massive also ratio curves, gamma fits and the bond-type heatmap")
     plot.add_argument("overrides", nargs="*", metavar="key=value")
     plot.set_defaults(func=cmd_plot)
     reindex = sub.add_parser("reindex", help="recompute the ids of a suite's records after the id scheme changed",
@@ -223,12 +370,24 @@ def build_parser() -> argparse.ArgumentParser:
     reindex.set_defaults(func=cmd_reindex)
     board = sub.add_parser("leaderboard", help="print leaderboards regenerated from the records",
                            description="leaderboard [suite=NAME] [format=github|latex|csv] [pivot=KEY] [metric=COLUMN] "
-                                       "[output.dir=PATH]; pivot=model.layers puts depths in columns, metric= "
-                                       "picks the column shown first (e.g. init_grad)")
+                                       "[select=KEY] [where=KEY=VALUE ...] [output.dir=PATH]; pivot=model.layers puts "
+                                       "depths in columns, metric= picks the column shown first (e.g. init_grad), "
+                                       "select=train.lr keeps for each configuration of the other keys the lr with "
+                                       "the best mean val score and reports its test score, where= keeps the runs "
+                                       "whose config has that value (a list: any of its values; several: all)")
     board.add_argument("overrides", nargs="*", metavar="key=value")
     board.set_defaults(func=cmd_leaderboard)
+    export = sub.add_parser("export", help="write tidy tables (one row per run, one per epoch) for pandas",
+                            description="export suite=NAME [format=csv|parquet] [where=KEY=VALUE ...] "
+                                        "[output.dir=PATH] [to=FOLDER]: writes runs.<format> (config, seed, "
+                                        "metrics, params, s/epoch, status) and epochs.<format> (the training "
+                                        "history; join on run_id) into FOLDER, by default "
+                                        "<output.dir>/<suite>/export")
+    export.add_argument("overrides", nargs="*", metavar="key=value")
+    export.set_defaults(func=cmd_export)
     comp = sub.add_parser("compare", help="A/B statistical comparison of two sets of a suite's runs",
                           description="compare suite=NAME a=KEY=VALUE[,KEY=VALUE] b=KEY=VALUE[,...] [by=KEY ...] "
+                                      "[where=KEY=VALUE ...] "
                                       "[metric=COLUMN] [format=github|latex|csv] [alpha=0.05] [name=NAME] "
                                       "[output.dir=PATH]: per group of the by= keys, a paired t-test and Wilcoxon "
                                       "test on seed pairs (Welch's t-test without pairs), a bootstrap 95 % CI of the "
@@ -236,13 +395,38 @@ def build_parser() -> argparse.ArgumentParser:
                                       "<output.dir>/<suite>/tables/compare-<name>.md and .csv")
     comp.add_argument("overrides", nargs="*", metavar="key=value")
     comp.set_defaults(func=cmd_compare)
+    report = sub.add_parser("report", help="write a static HTML site of the results (leaderboards, figures, run pages)",
+                            description="report [suite=NAME ...] [output.dir=PATH] [site=PATH] [records=false]: every "
+                                        "suite under output.dir (default results), or the named ones, as a "
+                                        "self-contained site in site (default <output.dir>/site); open "
+                                        "<site>/index.html or publish the folder on any static web server. "
+                                        "records=false leaves out the copies of the raw records")
+    report.add_argument("overrides", nargs="*", metavar="key=value")
+    report.set_defaults(func=cmd_report)
     return parser
 
 
+def parse_args(parser: argparse.ArgumentParser, argv: Optional[List[str]]) -> argparse.Namespace:
+    """Like ``parse_args``, with flags anywhere among the key=value words
+    (``run suite=quickstart --force seeds=[0]``): argparse hands the words after a flag back
+    as unknown, and they join the overrides in their order."""
+    ns, extra = parser.parse_known_args(argv)
+    unknown = [word for word in extra if word.startswith("-") or not hasattr(ns, "overrides")]
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if extra:
+        ns.overrides = list(ns.overrides) + extra
+    return ns
+
+
 def main(argv: Optional[List[str]] = None) -> int:
-    ns = build_parser().parse_args(argv)
-    try:
-        return ns.func(ns)
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return err.exit_code
+    ns = parse_args(build_parser(), argv)
+
+    def command() -> int:
+        try:
+            return ns.func(ns)
+        except UserError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return err.exit_code
+
+    return guarded(command)

@@ -12,6 +12,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
+import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
@@ -99,9 +100,17 @@ class RunConfig:
             raise ConfigError("seeds is empty; give at least one, e.g. seeds=[0,1,2].")
         if len(set(self.seeds)) != len(self.seeds):
             raise ConfigError(f"seeds contains duplicates: {self.seeds}.")
+        bad = [s for s in self.seeds if not 0 <= s < 2**32]
+        if bad:
+            raise ConfigError(f"seeds must lie in 0..{2**32 - 1} (the range numpy and scikit-learn accept); "
+                              f"got {bad[0]} in seeds={self.seeds}.")
+        if not re.fullmatch(r"cpu|cuda(:\d+)?", self.train.device):
+            raise ConfigError(f"train.device={self.train.device!r} is not supported: DGL runs on cpu or cuda "
+                              f"(cuda:N for the N-th GPU).")
         MODELS.get(self.model.name).check_config(self.model)
         if self.data.name not in DATASETS:
             raise ConfigError(DATASETS.unknown_message(self.data.name))
+        DATASETS.get(self.data.name).check(self.data)
 
 
 # Keys that say where files live or how the sweep executes, not what is computed: they never
@@ -115,8 +124,10 @@ def parse_value(text: str) -> Any:
     """A command-line value with OmegaConf's YAML grammar: ``8`` → int, ``[0,1]`` → list, ``null`` → None."""
     try:
         return OmegaConf.to_container(OmegaConf.from_dotlist([f"v={text}"]))["v"]
-    except OmegaConfBaseException as err:
-        raise ConfigError(f"Cannot parse the value {text!r}: {err}. Quote strings that contain brackets or commas.") from None
+    except (OmegaConfBaseException, yaml.YAMLError) as err:
+        reason = " ".join(str(err).split())
+        raise ConfigError(f"Cannot parse the value {text!r} ({reason}). Close every bracket, e.g. [2,4]; "
+                          f"quote strings that contain brackets or commas.") from None
 
 
 def parse_overrides(args: Iterable[str]) -> Dict[str, Any]:
@@ -251,13 +262,19 @@ IDENTITY_SCHEMA = 2
 
 def identity(cfg: Mapping[str, Any]) -> Dict[str, Any]:
     """What determines a run's result: the resolved configuration's values that differ from the
-    schema defaults, minus :data:`LOCATION_KEYS`, tagged with :data:`IDENTITY_SCHEMA`.
+    schema defaults, minus :data:`LOCATION_KEYS` and the ``model.*`` keys the model does not read
+    (:func:`dgl_ma.models.base.unread_keys`), tagged with :data:`IDENTITY_SCHEMA`.
 
     Leaving defaults out means that adding an option whose default keeps the old behaviour does
-    not change the ids of existing runs (their records stay "finished")."""
+    not change the ids of existing runs (their records stay "finished"); leaving unread keys out
+    means that ``model.kernel=diffusion`` does not rerun an identical gat."""
+    from dgl_ma.models.base import unread_keys  # imports the model classes (torch, DGL): not at start-up
+
     container = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
     flat = flatten(container)
     default = flat_defaults()
+    unread = {f"model.{key}" for key in unread_keys(container.get("model") or {})}
     kept = {k: v for k, v in sorted(flat.items())
-            if k not in LOCATION_KEYS and not k.startswith(EXECUTION_GROUPS) and (k not in default or default[k] != v)}
+            if k not in LOCATION_KEYS and not k.startswith(EXECUTION_GROUPS) and k not in unread
+            and (k not in default or default[k] != v)}
     return {"_schema": IDENTITY_SCHEMA, **kept}

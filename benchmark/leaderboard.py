@@ -4,9 +4,15 @@ One table per dataset (datasets differ in metric); one row per configuration (re
 ``config_id``); columns are the configuration keys that differ between rows, the suite's
 metrics as mean ± sample standard deviation (ddof=1) over the finished seeds, the number of
 seeds, parameters and training seconds per epoch. Rows are sorted by the first metric in its
-direction and the best row is marked. Always computed from the raw records.
+direction and the best row is marked (columns without a direction, such as ``best_epoch``, are
+listed in ascending order and nothing is marked). Always computed from the raw records.
+
+``select=KEY`` (or a list of keys) reports model selection by validation: for every
+configuration of the other keys, the value of KEY with the best mean validation score is
+chosen and its test score reported (:func:`select_by_validation`).
 """
 import csv
+import html
 import io
 import json
 import math
@@ -16,10 +22,11 @@ from typing import Any, Dict, List, Optional, Sequence
 import numpy as np
 from tabulate import tabulate
 
-from benchmark.config import LOCATION_KEYS, flat_defaults, flatten
+from benchmark.config import EXECUTION_GROUPS, LOCATION_KEYS, flat_defaults, flatten
 from dgl_ma.errors import ConfigError
 
-# column name -> (value of a record, direction: "metric" follows the dataset's metric, "min"/"max" fixed)
+# column name -> (value of a record, direction: "metric" follows the dataset's metric, "min"/"max" fixed,
+# None: no better direction)
 METRIC_COLUMNS: Dict[str, Any] = {
     "test": (lambda r: r["test"][r["metric"]["name"]], "metric"),
     "val": (lambda r: r["val"][r["metric"]["name"]], "metric"),
@@ -63,13 +70,42 @@ def _at_init(record: Dict[str, Any], key: str) -> Optional[float]:
     diagnostics = record.get("diagnostics") or []
     values = [layer[key] for layer in diagnostics[0]["layers"] if layer[key] is not None] if diagnostics else []
     return max(values) if values else None
-FORMATS = {"github": "github", "latex": "latex_booktabs", "csv": "csv"}
+FORMATS = {"github": "github", "latex": "latex_booktabs", "csv": "csv", "html": "html"}  # html: the report site
 DEFAULTS = flat_defaults()
 FOOTER = (
     "mean ± sample std (ddof=1) over the finished runs (n: seeds, and folds where the suite "
     "aggregates over them); test and val scores at the "
     "best-validation epoch; s/epoch = training seconds per epoch; best row in bold."
 )
+
+
+# One line per column for `python -m benchmark list`.
+METRIC_HELP = {
+    "test": "test score (the dataset's metric) at the best-validation epoch",
+    "val": "validation score at the best-validation epoch",
+    "test_loss": "test loss at the best-validation epoch",
+    "val_loss": "validation loss at the best-validation epoch",
+    "best_epoch": "epoch of the best validation score (0 = initialisation)",
+    "final_test": "test score at the last finite epoch (the LipschitzNorm paper's protocol)",
+    "epochs": "epochs trained (early stopping, max_seconds)",
+    "init_grad": "largest per-layer weight-gradient norm at init (train.diagnostics_every)",
+    "init_score": "largest |pre-softmax score| at init (train.diagnostics_every)",
+    "ma_max_ratio": "largest activation / median ratio of the trained model (analysis.massive)",
+    "ma_base_max_ratio": "the same at initialisation (analysis.massive)",
+    "ma_fraction": "share of activation entries that are massive (analysis.massive)",
+    "ma_delta_ks": "largest KS distance trained vs init (analysis.massive)",
+    "gain@0.01": "attack loss gain at sigma 0.01 (analysis.attack); also gain@0.0316, gain@0.1",
+}
+
+
+def value_of(record: Dict[str, Any], column: str) -> Optional[float]:
+    """The value of leaderboard ``column`` for ``record``; ``None`` when the record lacks it
+    (a failed run, a record without diagnostics, a ``null`` written for NaN)."""
+    try:
+        value = METRIC_COLUMNS[column][0](record)
+    except (KeyError, TypeError, IndexError, ValueError):
+        return None
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
 def check_metric_columns(names: Any, source: str) -> List[str]:
@@ -121,6 +157,7 @@ class Row:
     failed: int = 0
     params: Optional[int] = None
     s_per_epoch: Stat = field(default_factory=lambda: Stat(math.nan, math.nan, 0))
+    candidates: int = 0                        # select=: how many configurations this row was chosen from
 
 
 def group_key(record: Dict[str, Any], over: Sequence[str] = ()) -> str:
@@ -129,7 +166,7 @@ def group_key(record: Dict[str, Any], over: Sequence[str] = ()) -> str:
     if not over:
         return record["config_id"]
     flat = {**DEFAULTS, **flatten(record["config"])}
-    kept = {k: v for k, v in flat.items() if k not in over and k not in LOCATION_KEYS and not k.startswith("output.")}
+    kept = {k: v for k, v in flat.items() if k not in over and not _is_location(k)}
     return json.dumps(kept, sort_keys=True, default=str)
 
 
@@ -152,7 +189,7 @@ def aggregate(records: List[Dict[str, Any]], metrics: Sequence[str], over: Seque
                   diverged=sum(r["status"] == "diverged" for r in group),
                   failed=sum(r["status"] == "failed" for r in group),
                   params=described.get("params"))
-        row.stats = {m: Stat.of([METRIC_COLUMNS[m][0](r) for r in ok]) for m in metrics}
+        row.stats = {m: Stat.of([value_of(r, m) for r in ok]) for m in metrics}
         row.s_per_epoch = Stat.of([r.get("seconds_per_epoch") for r in ok])
         rows.append(row)
     return rows
@@ -171,26 +208,57 @@ def _higher_is_better(row: Row, column: str) -> Optional[bool]:
     return higher_is_better(column, row.metric)
 
 
+def _direction(row: Row, column: str) -> str:
+    higher = _higher_is_better(row, column)
+    return "no better direction" if higher is None else "higher is better" if higher else "lower is better"
+
+
 def sort_rows(rows: List[Row], column: str) -> List[Row]:
-    """Best first by ``column``; rows without a value last."""
+    """Best first by ``column`` (ascending for a column without direction); rows without a value last."""
     if not rows:
         return rows
     higher = _higher_is_better(rows[0], column)
     sign = -1.0 if higher else 1.0
 
-    def key(row: Row):
+    def key(row: Row):   # ties in a stable order, whatever order the records were read in
         mean = row.stats[column].mean
-        return (math.isnan(mean), sign * mean if not math.isnan(mean) else 0.0)
+        return (math.isnan(mean), sign * mean if not math.isnan(mean) else 0.0, repr(sorted(row.keys.items())))
 
     return sorted(rows, key=key)
+
+
+def _is_location(key: str) -> bool:
+    return key in LOCATION_KEYS or key.startswith(EXECUTION_GROUPS)
 
 
 def varying_keys(rows: List[Row]) -> List[str]:
     """Configuration keys whose value differs between rows (data.name is the table itself)."""
     keys = sorted({k for row in rows for k in row.keys})
-    skip = set(LOCATION_KEYS) | {"data.name"}
-    return [k for k in keys if k not in skip and not k.startswith("output.")
+    return [k for k in keys if not _is_location(k) and k != "data.name"
             and len({repr(row.keys.get(k)) for row in rows}) > 1]
+
+
+def select_by_validation(rows: List[Row], axes: Sequence[str]) -> List[Row]:
+    """Model selection by validation: among the rows that differ only in the keys ``axes`` (e.g.
+    ``["train.lr"]``), the one with the best mean validation score (in the direction of the
+    dataset's metric), for every configuration of the other keys and every dataset. Rows
+    without a validation score are no candidates. Each chosen row's ``candidates`` counts its
+    group. Needs ``"val"`` among the aggregated metrics."""
+    groups: Dict[str, List[Row]] = {}
+    for row in rows:
+        rest = {k: v for k, v in row.keys.items() if k not in axes and not _is_location(k)}
+        groups.setdefault(json.dumps(rest, sort_keys=True, default=str), []).append(row)
+    chosen = []
+    for group in groups.values():
+        ranked = sort_rows([r for r in group if r.stats["val"].n], "val")
+        if ranked:
+            ranked[0].candidates = len(group)
+            chosen.append(ranked[0])
+    return chosen
+
+
+def _seconds(stat: Stat) -> str:
+    return "—" if stat.n == 0 else f"{stat.mean:.3f}"
 
 
 def _params(n: Optional[int]) -> str:
@@ -209,6 +277,9 @@ def _tabulate(body: List[List[Any]], header: List[str], fmt: str) -> str:
     text = tabulate(body, headers=header, tablefmt=FORMATS[fmt], disable_numparse=True)
     if fmt == "latex":
         text = text.replace("±", r"$\pm$").replace("BOLDSTART", r"\textbf{").replace("BOLDEND", "}")
+    elif fmt == "html":  # tabulate escaped the cells; the markers hold no character it escapes
+        text = text.replace("BOLDSTART", "<strong>").replace("BOLDEND", "</strong>")
+        text = text.replace("<table>", '<table class="leaderboard">', 1)
     return text
 
 
@@ -225,36 +296,65 @@ def table(rows: List[Row], metrics: Sequence[str], fmt: str) -> str:
     problems = any(r.diverged or r.failed for r in rows)
     if problems:
         header += ["diverged", "failed"]
-    best = rows[0].stats[metrics[0]].n > 0
+    selected = any(r.candidates for r in rows)
+    if selected:
+        header += ["chosen from"]
+    best = rows[0].stats[metrics[0]].n > 0 and _higher_is_better(rows[0], metrics[0]) is not None
     body = []
     for i, row in enumerate(rows):
         cells = [row.stats[m].text() for m in metrics]
         if best and i == 0:
             cells[0] = _bold(cells[0], fmt)
         line = [row.keys.get(k) for k in keys] + cells
-        line += [row.seeds, _params(row.params), f"{row.s_per_epoch.mean:.3f}"]
-        body.append(line + ([row.diverged, row.failed] if problems else []))
+        line += [row.seeds, _params(row.params), _seconds(row.s_per_epoch)]
+        body.append(line + ([row.diverged, row.failed] if problems else []) + ([row.candidates] if selected else []))
     return _tabulate(body, header, fmt)
+
+
+def _number(value: float) -> Optional[float]:
+    return None if math.isnan(value) else value
+
+
+def csv_lines(rows: List[Row], metrics: Sequence[str]) -> List[Dict[str, Any]]:
+    """One dict per configuration (mean and std in separate columns; empty where undefined),
+    ranked within each dataset; ``best`` marks the first row when the column has a direction."""
+    keys = varying_keys(rows)
+    by_dataset: Dict[str, List[Row]] = {}
+    for row in rows:
+        by_dataset.setdefault(row.dataset, []).append(row)
+    lines = []
+    for dataset in sorted(by_dataset):
+        ranked = sort_rows(by_dataset[dataset], metrics[0])
+        directed = _higher_is_better(ranked[0], metrics[0]) is not None
+        for i, row in enumerate(ranked):
+            line = {"dataset": dataset, "metric": row.metric.get("name"), **{k: row.keys.get(k) for k in keys}}
+            for m in metrics:
+                line.update({f"{m}_mean": _number(row.stats[m].mean), f"{m}_std": _number(row.stats[m].std)})
+            line.update(n=row.seeds, params=row.params, s_per_epoch=_number(row.s_per_epoch.mean),
+                        diverged=row.diverged, failed=row.failed,
+                        best=int(directed and i == 0 and row.stats[metrics[0]].n > 0))
+            if row.candidates:
+                line["chosen_from"] = row.candidates
+            lines.append(line)
+    return lines
+
+
+def to_csv(lines: List[Dict[str, Any]]) -> str:
+    """One CSV table from dicts with possibly different keys: the union of the keys as header
+    (in first-seen order), empty cells where a line lacks a key."""
+    header: Dict[str, None] = {}
+    for line in lines:
+        header.update(dict.fromkeys(line))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(header), restval="")
+    writer.writeheader()
+    writer.writerows({k: ("" if v is None else v) for k, v in line.items()} for line in lines)
+    return out.getvalue().rstrip("\n")
 
 
 def csv_table(rows: List[Row], metrics: Sequence[str]) -> str:
     """All rows as CSV, one line per configuration, with mean and std in separate columns."""
-    keys = varying_keys(rows)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["dataset", "metric", *keys, *[f"{m}_{s}" for m in metrics for s in ("mean", "std")],
-                     "n", "params", "s_per_epoch", "diverged", "failed", "best"])
-    by_dataset: Dict[str, List[Row]] = {}
-    for row in rows:
-        by_dataset.setdefault(row.dataset, []).append(row)
-    for dataset in sorted(by_dataset):
-        ranked = sort_rows(by_dataset[dataset], metrics[0])
-        for i, row in enumerate(ranked):
-            writer.writerow([dataset, row.metric.get("name"), *[row.keys.get(k) for k in keys],
-                             *[v for m in metrics for v in (row.stats[m].mean, row.stats[m].std)],
-                             row.seeds, row.params, row.s_per_epoch.mean, row.diverged, row.failed,
-                             int(i == 0 and row.stats[metrics[0]].n > 0)])
-    return out.getvalue().rstrip("\n")
+    return to_csv(csv_lines(rows, metrics))
 
 
 def pivot_table(rows: List[Row], metric: str, pivot: str, fmt: str) -> str:
@@ -267,9 +367,10 @@ def pivot_table(rows: List[Row], metric: str, pivot: str, fmt: str) -> str:
         label = tuple(row.keys.get(k) for k in keys)
         cells.setdefault(repr(label), (label, {}))[1][row.keys.get(pivot)] = row
     best = {}
+    directed = _higher_is_better(rows[0], metric) is not None
     for value in values:
         ranked = sort_rows([r for r in rows if r.keys.get(pivot) == value and r.stats[metric].n], metric)
-        best[value] = ranked[0].config_id if ranked else None
+        best[value] = ranked[0].config_id if ranked and directed else None
     body = []
     for label, by_value in sorted(cells.values(), key=lambda item: [str(x) for x in item[0]]):
         line: List[Any] = list(label)
@@ -288,28 +389,58 @@ def _bold(text: str, fmt: str) -> str:
     return f"**{text}**" if fmt == "github" else f"BOLDSTART{text}BOLDEND"
 
 
+def _rows(records: List[Dict[str, Any]], metrics: Sequence[str], over: Sequence[str],
+          select: Sequence[str]) -> List[Row]:
+    if not select:
+        return aggregate(records, metrics, over)
+    return select_by_validation(aggregate(records, list(dict.fromkeys([*metrics, "val"])), over), select)
+
+
+def csv_rows(records: List[Dict[str, Any]], metrics: Sequence[str], over: Sequence[str] = (),
+             select: Sequence[str] = ()) -> List[Dict[str, Any]]:
+    """The CSV lines of a suite's leaderboard (see :func:`csv_lines`)."""
+    return csv_lines(_rows(records, metrics, over, select), metrics)
+
+
 def render(records: List[Dict[str, Any]], metrics: Sequence[str], fmt: str = "github",
-           pivot: Optional[str] = None, over: Sequence[str] = ()) -> str:
+           pivot: Optional[str] = None, over: Sequence[str] = (), select: Sequence[str] = ()) -> str:
     """All tables of a suite's records, one per dataset, with the footer. With ``pivot`` (a
     config key such as ``model.layers``) the first metric is shown with that key's values as
-    columns."""
+    columns. With ``select`` (config keys) only the configuration chosen by validation over
+    those keys is shown for each configuration of the others (:func:`select_by_validation`)."""
     check_format(fmt)
-    rows = aggregate(records, metrics, over)
+    if pivot and select:
+        raise ConfigError("pivot= and select= cannot be combined; use one of them.")
     if fmt == "csv":
         if pivot:
-            raise ConfigError("pivot= works with format=github or latex; CSV already has one line per configuration.")
-        return csv_table(rows, metrics)
+            raise ConfigError("pivot= works with format=github, latex or html; CSV already has one line per configuration.")
+        return to_csv(csv_rows(records, metrics, over, select))
+    rows = _rows(records, metrics, over, select)
     by_dataset: Dict[str, List[Row]] = {}
     for row in rows:
         by_dataset.setdefault(row.dataset, []).append(row)
     parts = []
     for dataset in sorted(by_dataset):
         group = by_dataset[dataset]
-        metric = group[0].metric
-        direction = "higher is better" if metric.get("higher_is_better", True) else "lower is better"
-        heading = f"{dataset} — {metric.get('name', '?')}, {direction}"
+        name = group[0].metric.get("name", "?")
+        direction = _direction(group[0], metrics[0])
+        if METRIC_COLUMNS[metrics[0]][1] == "metric":
+            heading = f"{dataset} — {name}, {direction}"
+        else:
+            heading = f"{dataset} — {name}; sorted by {metrics[0]}, {direction}"
         body = pivot_table(group, metrics[0], pivot, fmt) if pivot else table(group, metrics, fmt)
         if pivot:
             heading += f", {metrics[0]} by {pivot}"
-        parts.append((f"### {heading}\n\n" if fmt == "github" else f"% {heading}\n") + body)
-    return "\n\n".join(parts + [FOOTER if fmt == "github" else "% " + FOOTER])
+        if select:
+            heading += (f"; {', '.join(select)} chosen by the best mean val {name} of each configuration, "
+                        f"reported at that choice")
+        parts.append(_heading(heading, fmt) + body)
+    return "\n\n".join(parts + [_footer(fmt)])
+
+
+def _heading(text: str, fmt: str) -> str:
+    return {"github": f"### {text}\n\n", "latex": f"% {text}\n", "html": f"<h3>{html.escape(text)}</h3>\n"}[fmt]
+
+
+def _footer(fmt: str) -> str:
+    return {"github": FOOTER, "latex": "% " + FOOTER, "html": f'<p class="footnote">{html.escape(FOOTER)}</p>'}[fmt]

@@ -31,7 +31,7 @@ from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from benchmark.plots import _grid, _save  # noqa: E402
+from benchmark.plots import _grid, _save, config_suffix, distinguishing_keys  # noqa: E402
 from dgl_ma.analysis.capture import load  # noqa: E402
 from dgl_ma.analysis.massive import REL_THRESHOLD, fit_gamma, log_ratio_sample, ratios  # noqa: E402
 
@@ -56,8 +56,10 @@ def _variant_key(record: Dict[str, Any]) -> Tuple[str, int, int, str, int]:
 
 def _groups(records: List[Dict[str, Any]]) -> Dict[str, List[Dict[str, Any]]]:
     """Records with massive data grouped by variant (`` L=<depth>`` added when a variant comes
-    with several depths), in display order."""
+    with several depths, ``key=value`` for any other config key that differs between the
+    records, so that only seeds are pooled), in display order."""
     usable = sorted((r for r in records if r.get("massive")), key=_variant_key)
+    extra = distinguishing_keys(usable, ("model.name", "model.use_bias", "model.ebt", "model.layers"))
     depths: Dict[str, set] = {}
     for record in usable:
         depths.setdefault(variant_of(record), set()).add(record["config"]["model"].get("layers"))
@@ -65,6 +67,7 @@ def _groups(records: List[Dict[str, Any]]) -> Dict[str, List[Dict[str, Any]]]:
     for record in usable:
         label = variant_of(record)
         label += f" L={record['config']['model'].get('layers')}" if len(depths[label]) > 1 else ""
+        label += config_suffix(record, extra)
         groups.setdefault(label, []).append(record)
     return groups
 

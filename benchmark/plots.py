@@ -7,13 +7,17 @@
   layer at epoch 0 on a log scale, one line per depth, geometric mean over seeds.
 
 A setting is ``data.name`` plus `` m=XX%`` when ``data.missing_rate`` > 0; a method is
-``"{model.name} ({model.norm})"``.
+``"{model.name} ({model.norm})"``, followed by ``key=value`` for every other config key whose
+value differs between the records (say ``epochs=150`` and ``epochs=3``), so that runs of
+different configurations are drawn as different lines and never averaged as if they were seeds.
+Methods differ in colour, marker and line style and are shifted slightly along the depth axis,
+so that equal curves do not hide each other; bands are clipped to the metric's range.
 """
 import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import matplotlib
 
@@ -24,8 +28,15 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import MaxNLocator, NullLocator  # noqa: E402
 from matplotlib.transforms import blended_transform_factory  # noqa: E402
 
+from benchmark.config import EXECUTION_GROUPS, LOCATION_KEYS, flat_defaults, flatten  # noqa: E402
+from dgl_ma.metrics import metric_bounds  # noqa: E402
+
 DPI = 120
 Key = Tuple[str, str, int]  # (dataset setting, method, depth)
+DRAWN = ("data.name", "data.missing_rate", "model.name", "model.norm", "model.layers")  # what a Key shows
+MARKERS = "osD^vP*X"
+LINESTYLES = ("-", "--", "-.", ":")
+DODGE = 0.035  # octaves between neighbouring methods on the log2 depth axis
 
 
 def setting_of(record: Dict[str, Any]) -> str:
@@ -41,10 +52,30 @@ def method_of(record: Dict[str, Any]) -> str:
     return f"{model['name']} ({model.get('norm') or 'none'})"
 
 
-def _key(record: Dict[str, Any]) -> Optional[Key]:
-    """(setting, method, depth) of a record, or None when its config lacks one of them."""
+def _flat(record: Dict[str, Any]) -> Dict[str, Any]:
+    return {**flat_defaults(), **flatten(record.get("config") or {})}
+
+
+def distinguishing_keys(records: List[Dict[str, Any]], drawn: Sequence[str] = DRAWN) -> List[str]:
+    """Config keys other than ``drawn`` (and locations) whose value differs between records."""
+    flats = [_flat(r) for r in records]
+    keys = sorted({k for flat in flats for k in flat})
+    return [k for k in keys if k not in drawn and k not in LOCATION_KEYS and not k.startswith(EXECUTION_GROUPS)
+            and len({repr(flat.get(k)) for flat in flats}) > 1]
+
+
+def config_suffix(record: Dict[str, Any], keys: Sequence[str]) -> str:
+    """`` epochs=150 lr=0.01`` for ``keys`` (the last part of each dotted key), or ``""``."""
+    flat = _flat(record)
+    return "".join(f" {key.split('.')[-1]}={flat.get(key)}" for key in keys)
+
+
+def _key(record: Dict[str, Any], extra: Sequence[str] = ()) -> Optional[Key]:
+    """(setting, method, depth) of a record, or None when its config lacks one of them; the
+    method carries the values of the ``extra`` keys."""
     try:
-        return setting_of(record), method_of(record), int(record["config"]["model"]["layers"])
+        return (setting_of(record), method_of(record) + config_suffix(record, extra),
+                int(record["config"]["model"]["layers"]))
     except (KeyError, TypeError, ValueError):
         return None
 
@@ -75,19 +106,23 @@ class Cell:
 def accuracy_cells(records: List[Dict[str, Any]]) -> Dict[Key, Cell]:
     """Test metric per (setting, method, depth): mean and sample std (ddof=1) over the ok seeds.
 
-    Diverged and failed runs are counted in the cell but left out of the statistics.
+    Diverged and failed runs are counted in the cell but left out of the statistics, and so is
+    a missing (``null``) score. Records that differ in other config keys are separate methods.
     """
     values: Dict[Key, List[float]] = {}
     cells: Dict[Key, Cell] = {}
+    extra = distinguishing_keys(records)
     for record in records:
-        key = _key(record)
+        key = _key(record, extra)
         if key is None:
             continue
         cell = cells.setdefault(key, Cell())
         values.setdefault(key, [])
         status = record.get("status")
         if status == "ok":
-            values[key].append(float(record["test"][record["metric"]["name"]]))
+            score = record["test"].get(record["metric"]["name"])
+            if score is not None:
+                values[key].append(float(score))
         elif status == "diverged":
             cell.diverged += 1
         else:
@@ -138,8 +173,9 @@ def init_grad_profiles(records: List[Dict[str, Any]]) -> Dict[Key, GradProfile]:
     """
     weight: Dict[Key, List[List[Any]]] = {}
     attention: Dict[Key, List[List[Any]]] = {}
+    extra = distinguishing_keys(records)
     for record in records:
-        key = _key(record)
+        key = _key(record, extra)
         init = next((d for d in record.get("diagnostics") or [] if d.get("epoch") == 0), None)
         if key is None or init is None or not init.get("layers"):
             continue
@@ -165,11 +201,25 @@ def _save(fig: plt.Figure, path: Path) -> Path:
     return path
 
 
+def band(mean: np.ndarray, std: np.ndarray, metric: str) -> Tuple[np.ndarray, np.ndarray]:
+    """``mean ± std`` clipped to the range the metric can take (an accuracy band stops at 0 and 1)."""
+    low, high = metric_bounds(metric)
+    return np.clip(mean - std, low, high), np.clip(mean + std, low, high)
+
+
 def plot_accuracy(cells: Dict[Key, Cell], metrics: Dict[str, str], path: Path) -> Path:
     """Test metric against depth (log2 axis), one subplot per setting, one line per method."""
+    return _save(accuracy_figure(cells, metrics), path)
+
+
+def accuracy_figure(cells: Dict[Key, Cell], metrics: Dict[str, str]) -> plt.Figure:
+    """The figure of :func:`plot_accuracy`, not yet saved."""
     settings = _setting_order([k[0] for k in cells])
     methods = _method_order([k[1] for k in cells])
     colors = {m: f"C{i % 10}" for i, m in enumerate(methods)}
+    markers = {m: MARKERS[i % len(MARKERS)] for i, m in enumerate(methods)}
+    styles = {m: LINESTYLES[i % len(LINESTYLES)] for i, m in enumerate(methods)}
+    shift = {m: 2 ** (DODGE * (i - (len(methods) - 1) / 2)) for i, m in enumerate(methods)}
     rows, cols = _grid(len(settings))
     fig, axes = plt.subplots(rows, cols, figsize=(4.8 * cols, 3.6 * rows), squeeze=False)
     diverged_total = {m: sum(c.diverged for k, c in cells.items() if k[1] == m) for m in methods}
@@ -183,9 +233,11 @@ def plot_accuracy(cells: Dict[Key, Cell], metrics: Dict[str, str], path: Path) -
                 continue
             mean = np.array([p.mean if p else np.nan for p in points])
             std = np.array([p.std if p else np.nan for p in points])
-            ax.plot(depths, mean, marker="o", color=colors[method])
-            ax.fill_between(depths, mean - std, mean + std, color=colors[method], alpha=0.2, linewidth=0)
-            hit = [d for d, p in zip(depths, points) if p and p.diverged]
+            x = np.asarray(depths, dtype=float) * shift[method]
+            ax.plot(x, mean, marker=markers[method], linestyle=styles[method], color=colors[method], label=method)
+            ax.fill_between(x, *band(mean, std, metrics.get(setting, "")), color=colors[method], alpha=0.2,
+                            linewidth=0)
+            hit = [d * shift[method] for d, p in zip(depths, points) if p and p.diverged]
             if hit:  # an empty line with this transform would upset tight_layout
                 y = [0.04 + 0.05 * marker_rows[method]] * len(hit)
                 ax.plot(hit, y, transform=bottom, linestyle="none", marker="x", markersize=8,
@@ -200,7 +252,7 @@ def plot_accuracy(cells: Dict[Key, Cell], metrics: Dict[str, str], path: Path) -
         ax.grid(alpha=0.3)
     for ax in axes.flat[len(settings):]:
         ax.set_visible(False)
-    handles = [Line2D([], [], color=colors[m], marker="o",
+    handles = [Line2D([], [], color=colors[m], marker=markers[m], linestyle=styles[m],
                       label=m + (f" — {diverged_total[m]} diverged run(s)" if diverged_total[m] else ""))
                for m in methods]
     if any(diverged_total.values()):
@@ -208,11 +260,17 @@ def plot_accuracy(cells: Dict[Key, Cell], metrics: Dict[str, str], path: Path) -
                               label="some seeds diverged (left out of the mean)"))
     fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(len(handles), 3),
                frameon=False, title="mean ± sample std (ddof=1) over finished seeds")
-    return _save(fig, path)
+    return fig
 
 
 def plot_grad_norms(profiles: Dict[Key, GradProfile], path: Path) -> Path:
-    """Weight (solid) and attention (dashed) gradient norm per layer at initialisation, log scale.
+    """Write :func:`grad_norm_figure` to ``path``."""
+    return _save(grad_norm_figure(profiles), path)
+
+
+def grad_norm_figure(profiles: Dict[Key, GradProfile]) -> plt.Figure:
+    """Gradient norm per layer at initialisation, log scale: of the weights (solid) and of the
+    attention parameters (dashed; e.g. GAT's attention vectors).
 
     One row per dataset setting, one column per method, one line per depth (viridis colours).
     """
@@ -243,10 +301,10 @@ def plot_grad_norms(profiles: Dict[Key, GradProfile], path: Path) -> Path:
     handles = [Line2D([], [], color=colors[d], marker=".", label=f"depth {d}") for d in depths]
     if any(p.attention is not None for p in profiles.values()):
         handles += [Line2D([], [], color="black", label="weights"),
-                    Line2D([], [], color="black", linestyle="--", label="attention scores")]
+                    Line2D([], [], color="black", linestyle="--", label="attention parameters")]
     fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(len(handles), 6),
                frameon=False, title="epoch 0, geometric mean over seeds")
-    return _save(fig, path)
+    return fig
 
 
 def plot_suite(records: List[Dict[str, Any]], out_dir: Path) -> List[Path]:

@@ -18,6 +18,7 @@ A suite file has four top-level keys::
     leaderboard:
       metrics: [test, val]   # first one sorts the table; see benchmark.leaderboard.METRIC_COLUMNS
       aggregate_over: [data.fold]   # optional: keys averaged like seeds (cross-validation folds)
+      pivot: [model.layers]         # optional: pivot views (that key's values as columns) in the report
 """
 import os
 from dataclasses import dataclass, field
@@ -27,11 +28,11 @@ from typing import Any, Dict, List
 import yaml
 
 from benchmark.config import check_key, flatten
-from dgl_ma.errors import ConfigError
+from dgl_ma.errors import ConfigError, warn
 
 SUITES_ENV = "DGL_MA_SUITES"
 SUITE_KEYS = ("description", "config", "grid", "leaderboard")
-LEADERBOARD_KEYS = ("metrics", "aggregate_over")
+LEADERBOARD_KEYS = ("metrics", "aggregate_over", "pivot")
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Suite:
     linked: List[str] = field(default_factory=list)         # grid axes of dotted-key mappings
     metrics: List[str] = field(default_factory=lambda: ["test", "val"])
     aggregate_over: List[str] = field(default_factory=list)
+    pivot: List[str] = field(default_factory=list)          # keys the report shows as pivot views
 
 
 def suites_dir() -> Path:
@@ -68,10 +70,19 @@ def load_suite(name: str) -> Suite:
             )
     elif not path.exists():
         raise ConfigError(f"Suite file {path} does not exist.")
+    elif path.stem in suite_names() and path.resolve() != (suites_dir() / f"{path.stem}.yaml").resolve():
+        warn(f"the suite file {path} is named like the built-in suite {path.stem!r}: its records go to the same "
+             f"folder <output.dir>/{path.stem} and mix with the built-in suite's. Rename the file to keep them apart.")
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as err:
         raise ConfigError(f"Suite file {path} is not valid YAML: {err}") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"Suite file {path} is not UTF-8 text ({err.reason} at byte {err.start}); "
+                          f"save it as UTF-8.") from None
+    except OSError as err:
+        what = "is a directory, not a YAML file" if path.is_dir() else f"cannot be read ({err.strerror})"
+        raise ConfigError(f"Suite file {path} {what}. Pass suite=NAME or suite=path/to/file.yaml.") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"Suite file {path} must be a mapping with keys {', '.join(SUITE_KEYS)}.")
     unknown = set(raw) - set(SUITE_KEYS)
@@ -102,6 +113,12 @@ def load_suite(name: str) -> Suite:
     for key in board.get("aggregate_over") or []:
         check_key(key)
         suite.aggregate_over.append(key)
+    pivots = board.get("pivot") or []
+    if not isinstance(pivots, list):
+        raise ConfigError(f"Suite file {path}: leaderboard.pivot must be a list of config keys, e.g. [model.layers].")
+    for key in pivots:
+        check_key(key)
+        suite.pivot.append(key)
     return suite
 
 

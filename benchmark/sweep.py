@@ -83,6 +83,8 @@ def expand(suite: Suite, overrides: Dict[str, Any]) -> Plan:
     A command-line value for a key of a linked axis (``depth: [{model.layers: 2, train.epochs:
     1000}, ...]``) selects the entries with that value (``model.layers=8`` runs depth 8 with its
     own epochs)."""
+    from dgl_ma.models.base import readers, unread_keys  # the model classes (torch, DGL): not for --help
+
     grid = dict(suite.grid)
     fixed = {}
     for key, value in overrides.items():
@@ -94,9 +96,14 @@ def expand(suite: Suite, overrides: Dict[str, Any]) -> Plan:
             fixed[key] = value
     for axis in suite.linked:
         grid[axis] = _select_linked(axis, grid[axis], fixed)
+    for key, values in grid.items():
+        if not values:
+            raise ConfigError(f"{key}=[] leaves the grid axis {key} without values, so nothing would run. "
+                              f"Give at least one value, e.g. {key}={suite.grid[key][:1]}.")
     suite_base = merge(defaults(), suite.config, f"suite {suite.name}")
     base = merge(suite_base, fixed, "the command line")  # validated as part of each grid point below
     runs: Dict[str, Run] = {}  # keyed by id: a value listed twice in the grid runs once
+    unread_everywhere = None  # model keys set away from their default that no run's model reads
     for values in itertools.product(*grid.values()):
         point = {}
         for key, value in zip(grid.keys(), values):
@@ -106,8 +113,15 @@ def expand(suite: Suite, overrides: Dict[str, Any]) -> Plan:
         ident = identity(cfg)
         config_id = stable_hash(ident)
         resolved = OmegaConf.to_container(cfg, resolve=True)
+        unread = set(unread_keys(resolved["model"]))
+        unread_everywhere = unread if unread_everywhere is None else unread_everywhere & unread
         for seed in run_config.seeds:
             run_id = stable_hash({"config": ident, "seed": seed})
             runs.setdefault(run_id, Run(run_id, config_id, seed, point, run_config, resolved))
+    if unread_everywhere:
+        key = sorted(unread_everywhere)[0]
+        models = sorted({run.config.model.name for run in runs.values()})
+        raise ConfigError(f"model.{key} has no effect here: it is read only by {', '.join(readers(key))}, and this "
+                          f"plan trains {', '.join(models)}. Remove model.{key}, or choose a model that reads it.")
     output_dir = Path(str(base.output.dir)) / suite.name
     return Plan(suite, base, grid, list(runs.values()), output_dir)

@@ -1,4 +1,8 @@
-"""Errors a user can cause. The CLI turns each into one paragraph on stderr and exit code 2."""
+"""Errors a user can cause. The CLI turns each into one paragraph on stderr and exit code 2.
+:func:`warn` reports a problem that does not stop the command."""
+import sys
+
+_warned = set()
 
 
 class UserError(Exception):
@@ -13,3 +17,19 @@ class ConfigError(UserError):
 
 class DataError(UserError):
     """A dataset that is missing, incomplete or unreadable."""
+
+
+def check_ranges(group: str, config: object, rules) -> None:
+    """Raise a :class:`ConfigError` naming the first ``(field, ok, rule)`` of ``rules`` whose
+    ``ok`` is false, with the key and its value: ``train.max_seconds=-1 is out of range: it must
+    be >= 0 (0 = no budget).``"""
+    for name, ok, rule in rules:
+        if not ok:
+            raise ConfigError(f"{group}.{name}={getattr(config, name)!r} is out of range: it must be {rule}.")
+
+
+def warn(message: str) -> None:
+    """One line ``warning: …`` on stderr, once per distinct message and process."""
+    if message not in _warned:
+        _warned.add(message)
+        print(f"warning: {message}", file=sys.stderr)

@@ -5,7 +5,7 @@ float; ``higher_is_better`` tells model selection and leaderboards which way is 
 The arithmetic itself is scikit-learn's.
 """
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Tuple
 
 import torch
 from sklearn.metrics import accuracy_score, mean_absolute_error
@@ -18,6 +18,7 @@ class Metric:
     name: str
     higher_is_better: bool
     compute: Callable[[torch.Tensor, torch.Tensor], float]
+    bounds: Tuple[float, float] = (0.0, 1.0)   # the values the metric can take (plots clip bands to them)
 
     def better(self, a: float, b: float) -> bool:
         """True when score ``a`` is strictly better than ``b``."""
@@ -51,8 +52,17 @@ def ogb_rocauc(name: str) -> Callable[[torch.Tensor, torch.Tensor], float]:
 
 
 METRICS.add("accuracy", Metric("accuracy", True, _accuracy), "fraction of correct argmax predictions")
-METRICS.add("mae", Metric("mae", False, _mae), "mean absolute error of a scalar regression")
+METRICS.add("mae", Metric("mae", False, _mae, bounds=(0.0, float("inf"))), "mean absolute error of a scalar regression")
 METRICS.add("ogbg-moltox21", Metric("rocauc", True, ogb_rocauc("ogbg-moltox21")),
             "ROC-AUC over the 12 TOX21 tasks, by OGB's Evaluator('ogbg-moltox21')")
 METRICS.add("ogbn-proteins", Metric("rocauc", True, ogb_rocauc("ogbn-proteins")),
             "ROC-AUC over the 112 ogbn-proteins tasks, by OGB's Evaluator('ogbn-proteins')")
+
+
+def metric_bounds(name: str) -> Tuple[float, float]:
+    """The range of the metric a record names (``record["metric"]["name"]``, e.g. ``"rocauc"``);
+    unbounded for a name no registered metric has."""
+    for key in METRICS.names():
+        if METRICS.get(key).name == name:
+            return METRICS.get(key).bounds
+    return (-float("inf"), float("inf"))

@@ -29,3 +29,21 @@ def tiny_suite(tmp_path):
 @pytest.fixture
 def out_dir(tmp_path):
     return tmp_path / "results"
+
+
+@pytest.fixture(scope="session")
+def report_results(tmp_path_factory):
+    """A real results folder for the report tests (see tests/report_fixtures.py)."""
+    from report_fixtures import make_results
+
+    return make_results(tmp_path_factory.mktemp("report"))
+
+
+@pytest.fixture(scope="session")
+def report_site(report_results):
+    """The site of ``report_results`` written by ``python -m benchmark report`` (in-process)."""
+    from benchmark.cli import main
+
+    site = report_results["out"].parent / "site"
+    assert main(["report", f"output.dir={report_results['out']}", f"site={site}"]) == 0
+    return site

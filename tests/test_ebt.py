@@ -107,9 +107,13 @@ def test_use_bias_is_a_separate_switch_and_ebt_only_for_graph_transformers():
     plain, with_bias, with_ebt = names(), names(use_bias=True), names(ebt="sink")
     assert "layers.0.attention.query.bias" in with_bias - plain and not any("sink" in n for n in with_bias)
     assert {"layers.0.attention.bias.k_sink", "layers.0.attention.bias.v_sink"} == with_ebt - plain
-    from benchmark.config import defaults, merge, to_run_config
+    from pathlib import Path
 
-    with pytest.raises(ConfigError, match="apply to gt, graphit and san"):
-        to_run_config(merge(defaults(), {"model.name": "gat", "model.ebt": "sink"}, "test"))
+    from benchmark.config import defaults, merge, to_run_config
+    from benchmark.suites import Suite
+    from benchmark.sweep import expand
+
+    with pytest.raises(ConfigError, match="model.ebt has no effect here: it is read only by graphit, graphit_sparse, gt"):
+        expand(Suite("t", Path("t.yaml"), config={"model.name": "gat", "model.ebt": "sink"}), {})
     with pytest.raises(ConfigError, match="Explicit Bias Term"):
         to_run_config(merge(defaults(), {"model.name": "gt", "model.norm": "batchnorm", "model.ebt": "both"}, "test"))

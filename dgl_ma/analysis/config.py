@@ -4,7 +4,7 @@ configuration without loading them."""
 from dataclasses import dataclass, field
 from typing import List, Optional
 
-from dgl_ma.errors import ConfigError
+from dgl_ma.errors import check_ranges
 
 # Bini et al. 2024: an attention score is massive when |S| exceeds 1000 × its graph's median |S|;
 # the adversarial attack adds Gaussian noise of these standard deviations to the node features.
@@ -34,11 +34,14 @@ class AnalysisConfig:
     attack_batches: int = 4
 
     def __post_init__(self):
-        if self.cap_edges < 1 or min(self.attack_steps, self.attack_batches, self.gamma_elements) < 0:
-            raise ConfigError("analysis.cap_edges must be >= 1; analysis.attack_steps, attack_batches and "
-                              "gamma_elements >= 0.")
-        if self.rel_threshold <= 1 or any(s < 0 for s in self.sigmas):
-            raise ConfigError("analysis.rel_threshold must exceed 1 and analysis.sigmas must be >= 0.")
+        check_ranges("analysis", self, [
+            ("cap_edges", self.cap_edges >= 1, ">= 1"),
+            ("attack_steps", self.attack_steps >= 0, ">= 0"),
+            ("attack_batches", self.attack_batches >= 0, ">= 0"),
+            ("gamma_elements", self.gamma_elements >= 0, ">= 0 (0 = every finite element)"),
+            ("rel_threshold", self.rel_threshold > 1, "> 1"),
+            ("sigmas", all(s >= 0 for s in self.sigmas), "a list of values >= 0"),
+        ])
 
     @property
     def enabled(self) -> bool:

@@ -28,7 +28,8 @@ from dgl.data import ZINCDataset
 from dgl.data.utils import _get_dgl_url
 
 from dgl_ma.data.registry import DataConfig
-from dgl_ma.data.store import MIRROR_ENV, copy_writable, data_root, dgl_folder_name, load_dgl_dataset, mirror_root
+from dgl_ma.data.store import (MIRROR_ENV, check_mirror, copy_writable, corrupt_advice, data_root, dgl_folder_name,
+                               load_dgl_dataset, mirror_phrase, mirror_root)
 from dgl_ma.data.task import GraphTask, TaskInfo
 from dgl_ma.errors import DataError
 
@@ -62,12 +63,14 @@ def atomic_write(dst: Path, write: Callable[[str], None]) -> None:
             os.unlink(tmp)
 
 
-def seed_files(rel_paths: Iterable[str], root: Path, mirror: Optional[Path]) -> None:
+def seed_files(rel_paths: Iterable[str], root: Path, mirror: Optional[Path], dataset: str = "") -> None:
     """Copy each ``<mirror>/<rel>`` that exists to ``<root>/<rel>`` when the latter is missing
-    (written fresh, so writable); the mirror is only read."""
+    (written fresh, so writable), after checking it against the mirror's SHA256SUMS; the mirror
+    is only read."""
     for rel in rel_paths:
         src, dst = (mirror / rel if mirror else None), root / rel
         if not dst.exists() and src is not None and src.is_file():
+            check_mirror(mirror, src, dataset or rel.split("/")[0])
             atomic_write(dst, lambda tmp: shutil.copyfile(src, tmp))
 
 
@@ -87,6 +90,7 @@ def ogb_folder(name: str, root: Path, mirror: Optional[Path], download: bool) ->
         return None
     if folder is None:
         folder = root / "ogb" / source.name
+        check_mirror(mirror, source, name)
         copy_writable(source, folder)
     release = folder / f"RELEASE_v{meta['version']}.txt"
     has_data = (folder / "processed" / "dgl_data_processed").exists() or (folder / "raw" / "edge.csv.gz").exists()
@@ -144,15 +148,16 @@ def smiles_to_dgl(smiles: str) -> Optional[dgl.DGLGraph]:
     return g
 
 
-def _read_index(path: Path, n: int) -> np.ndarray:
+def _read_index(root: Path, rel: str, mirror: Optional[Path]) -> np.ndarray:
+    path = root / rel
     try:
         index = pd.read_csv(path, header=None)[0].to_numpy()
     except Exception as err:
         raise DataError(f"The split file {path} could not be read ({type(err).__name__}: {err}). "
-                        f"Delete it so that it is copied again from the mirror, or replace it with an intact copy.") from None
-    if index.dtype.kind not in "iu" or len(index) == 0 or index.min() < 0 or index.max() >= n:
-        raise DataError(f"The split file {path} must hold one row index in 0..{n - 1} per line; it holds "
-                        f"something else. Replace it with an intact copy (see shared/data/MANIFEST.md, TOX21).")
+                        f"{corrupt_advice(path, mirror, rel)}") from None
+    if index.dtype.kind not in "iu" or len(index) == 0 or index.min() < 0:
+        raise DataError(f"The split file {path} must hold one row index (0, 1, …) per line; it holds "
+                        f"something else. {corrupt_advice(path, mirror, rel)}")
     return index
 
 
@@ -185,7 +190,7 @@ def _featurise(df: pd.DataFrame, csv: Path) -> tuple:
     return graphs, labels, rows
 
 
-def _tox21_from_csv(root: Path) -> IndexedGraphTask:
+def _tox21_from_csv(root: Path, mirror: Optional[Path] = None) -> IndexedGraphTask:
     """Featurise ``<root>/tox21/tox21.csv`` and apply the scaffold split files."""
     import rdkit
 
@@ -193,13 +198,17 @@ def _tox21_from_csv(root: Path) -> IndexedGraphTask:
     try:
         df = pd.read_csv(csv)
     except Exception as err:
-        raise DataError(f"TOX21: {csv} could not be read ({type(err).__name__}: {err}). Delete it so that it is "
-                        f"copied again from the mirror, or replace it with MoleculeNet's tox21.csv.") from None
+        raise DataError(f"TOX21: {csv} could not be read ({type(err).__name__}: {err}). "
+                        f"{corrupt_advice(csv, mirror, TOX21_CSV)}") from None
     absent = [c for c in TOX21_TASKS + ["smiles"] if c not in df.columns]
     if absent:
         raise DataError(f"TOX21: {csv} lacks the columns {', '.join(absent)}; it must be MoleculeNet's tox21.csv "
                         f"(12 task columns, mol_id, smiles; 7831 rows). Replace it with that file.")
-    split = {s: _read_index(root / TOX21_SPLIT[s], len(df)) for s in SPLITS}
+    split = {s: _read_index(root, TOX21_SPLIT[s], mirror) for s in SPLITS}
+    last = max(int(index.max()) for index in split.values())
+    if last >= len(df):
+        raise DataError(f"TOX21: the scaffold split refers to row {last}, but {csv} has only {len(df)} data rows "
+                        f"(MoleculeNet's has 7831): the CSV is truncated. {corrupt_advice(csv, mirror, TOX21_CSV)}")
     graphs, labels, rows = _featurise(df, csv)
     position = {row: k for k, row in enumerate(rows)}
     index = {s: [int(r) for r in split[s] if r in position] for s in SPLITS}
@@ -239,13 +248,13 @@ def load_tox21(cfg: DataConfig, seed: int) -> IndexedGraphTask:
     if ogb_folder("ogbg-moltox21", root, mirror, cfg.download) is not None:
         return _tox21_from_ogb(root)
     needed = [TOX21_CSV] + list(TOX21_SPLIT.values())
-    seed_files(needed, root, mirror)
+    seed_files(needed, root, mirror, "tox21")
     missing = [rel for rel in needed if not (root / rel).is_file()]
     if not missing:
-        return _tox21_from_csv(root)
+        return _tox21_from_csv(root, mirror)
     if cfg.download:
         return _tox21_from_ogb(root)
-    where = f"the mirror {mirror}" if mirror else f"a mirror (none is set: data.mirror=PATH or ${MIRROR_ENV})"
+    where = mirror_phrase(mirror)
     raise DataError(f"Dataset 'tox21' is not available: {', '.join(missing)} are neither in the data cache {root} nor "
                     f"in {where}, there is no OGB folder {root / 'ogb/ogbg_moltox21'}, and downloading is off "
                     f"(data.download=false). Fix it by copying MoleculeNet's tox21.csv (7831 rows) to {root / TOX21_CSV} "

@@ -6,7 +6,7 @@ their loader, whose module is imported when the dataset is first loaded.
 import dataclasses
 import importlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Optional, Union
+from typing import TYPE_CHECKING, Callable, Optional, Tuple, Union
 
 from dgl_ma.errors import ConfigError
 from dgl_ma.registry import Registry
@@ -79,10 +79,21 @@ class DatasetSpec:
     """``load(cfg, seed)`` builds the task: a function, or its import path ``"module:function"``
     (imported by the first :meth:`loader` call, so that the built-in datasets below are declared
     without importing torch or DGL). ``seeded``: the data itself depends on the seed (generated
-    datasets); otherwise one load serves every seed."""
+    datasets); otherwise one load serves every seed. ``min_size``: for generated datasets,
+    ``(data key, smallest value that generates)``, checked before any run."""
 
     load: Union[Callable[[DataConfig, int], "Task"], str]
     seeded: bool
+    min_size: Optional[Tuple[str, int]] = None
+
+    def check(self, cfg: DataConfig) -> None:
+        """Raise :class:`ConfigError` for a configuration this dataset cannot be built with."""
+        if self.min_size is not None:
+            key, smallest = self.min_size
+            if getattr(cfg, key) < smallest:
+                raise ConfigError(f"data.{key}={getattr(cfg, key)} is too small for dataset {cfg.name!r}, "
+                                  f"which needs data.{key} >= {smallest} (every class in each of the "
+                                  f"train/val/test splits).")
 
     def loader(self) -> Callable[[DataConfig, int], "Task"]:
         if isinstance(self.load, str):
@@ -92,9 +103,16 @@ class DatasetSpec:
 
 
 DATASETS: Registry[DatasetSpec] = Registry("dataset")
-DATASETS.add("csbm", DatasetSpec("dgl_ma.data.generated:load_csbm", seeded=True),
+# The smallest sizes that generate (tests/test_user_audit.py checks that one less fails): CSBM
+# needs 5 nodes per community (its in-block edge probability 5 / block is at most 1); MiniGC's
+# stratified split (scikit-learn) needs every one of its 8 families in every split.
+CSBM_MIN_NODES = 20
+MINIGC_MIN_GRAPHS = 37
+
+DATASETS.add("csbm", DatasetSpec("dgl_ma.data.generated:load_csbm", seeded=True, min_size=("num_nodes", CSBM_MIN_NODES)),
              "generated contextual SBM node classification (4 classes, data.num_nodes nodes)")
-DATASETS.add("minigc", DatasetSpec("dgl_ma.data.generated:load_minigc", seeded=True),
+DATASETS.add("minigc", DatasetSpec("dgl_ma.data.generated:load_minigc", seeded=True,
+                                   min_size=("num_graphs", MINIGC_MIN_GRAPHS)),
              "generated graph classification: DGL MiniGC, 8 graph families (data.num_graphs graphs)")
 DATASETS.add("ring_transfer", DatasetSpec("dgl_ma.data.long_range:load_ring_transfer", seeded=True),
              "generated long-range node task: pass a class across data.ring_size-node rings "

@@ -9,19 +9,26 @@
   files are copied with fresh permissions into a temporary folder of the cache, then renamed.
 * Otherwise DGL downloads the files as usual (``data.download=true``); when that is off or fails,
   a :class:`~dgl_ma.errors.DataError` names the files and where to put them.
+* A mirror with a ``SHA256SUMS`` file (``sha256sum`` format, paths relative to the mirror) is
+  checked before anything is copied from it, so a corrupt mirror file is reported as such and
+  never lands in the cache; :func:`corrupt_advice` tells, for a file that cannot be read, whether
+  the cache copy or the mirror is the damaged one.
 """
+import filecmp
+import functools
 import hashlib
 import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Callable, Iterable, Optional, TypeVar
+from typing import Callable, Dict, Iterable, List, Optional, TypeVar
 
 from dgl_ma.errors import DataError
 
 ROOT_ENV = "DGL_MA_DATA"
 MIRROR_ENV = "DGL_MA_MIRROR"
 DEFAULT_ROOT = Path("~/.cache/dgl_ma")
+SUMS_FILE = "SHA256SUMS"
 
 T = TypeVar("T")
 
@@ -36,6 +43,89 @@ def mirror_root(mirror: Optional[str]) -> Optional[Path]:
     """The read-only mirror: ``mirror``, else ``$DGL_MA_MIRROR``, else none."""
     chosen = mirror or os.environ.get(MIRROR_ENV)
     return Path(chosen).expanduser().resolve() if chosen else None
+
+
+def mirror_phrase(mirror: Optional[Path], sub: str = "") -> str:
+    """How messages name the mirror: ``the mirror <path>/<sub>``, noting when that folder does
+    not exist (a mistyped data.mirror or $DGL_MA_MIRROR), or that none is set."""
+    if mirror is None:
+        return f"a mirror (none is set: data.mirror=PATH or ${MIRROR_ENV})"
+    if not mirror.is_dir():
+        return f"the mirror {mirror}, which does not exist (check data.mirror or ${MIRROR_ENV})"
+    return f"the mirror {mirror / sub if sub else mirror}"
+
+
+@functools.lru_cache(maxsize=None)
+def mirror_sums(mirror: Path) -> Dict[str, str]:
+    """``{relative path: sha256 hex}`` from ``<mirror>/SHA256SUMS``; empty without that file."""
+    sums = {}
+    path = mirror / SUMS_FILE
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            digest, _, rel = line.strip().partition(" ")
+            if digest and rel:
+                sums[rel.strip().lstrip("*")] = digest.lower()
+    return sums
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def corrupt_mirror_files(mirror: Optional[Path], src: Path) -> List[Path]:
+    """The files at or under ``src`` (inside ``mirror``) whose SHA-256 differs from the mirror's
+    ``SHA256SUMS``; files it does not list are not checked."""
+    sums = mirror_sums(mirror) if mirror is not None else {}
+    if not sums:
+        return []
+    files = [src] if src.is_file() else sorted(p for p in src.rglob("*") if p.is_file())
+    listed = [(f, sums.get(f.relative_to(mirror).as_posix())) for f in files]
+    return [f for f, expected in listed if expected is not None and sha256(f) != expected]
+
+
+def check_mirror(mirror: Optional[Path], src: Path, dataset: str) -> None:
+    """Raise :class:`DataError` when a file at or under ``src`` fails the mirror's ``SHA256SUMS``
+    (before it is copied into the cache)."""
+    bad = corrupt_mirror_files(mirror, src)
+    if bad:
+        raise DataError(f"Dataset {dataset!r}: the mirror file {bad[0]} is corrupt: its SHA-256 differs from "
+                        f"{mirror / SUMS_FILE}" + (f" (and {len(bad) - 1} more file(s))" if len(bad) > 1 else "")
+                        + ". The mirror is the damaged copy: restore it from its source (see its MANIFEST.md), "
+                        "or unset data.mirror to download instead. Nothing was copied into the data cache.")
+
+
+def _same_content(cache: Path, source: Path) -> bool:
+    """Whether ``cache`` holds the same bytes as ``source`` (for folders: every file of ``source``)."""
+    if source.is_file():
+        return cache.is_file() and filecmp.cmp(cache, source, shallow=False)
+    names = [p.relative_to(source).as_posix() for p in source.rglob("*") if p.is_file()]
+    match, _, _ = filecmp.cmpfiles(source, cache, names, shallow=False)
+    return len(match) == len(names)
+
+
+def corrupt_advice(cache: Path, mirror: Optional[Path], rel: Optional[str]) -> str:
+    """What to do about ``cache`` (a file or folder of the data cache) that cannot be read, where
+    ``<mirror>/<rel>`` is the mirror's copy it came from (when there is one): restore the mirror
+    when it is the damaged copy, else delete the cache copy so that it is copied again."""
+    source = mirror / rel if mirror is not None and rel is not None else None
+    if source is None or not source.exists():
+        return (f"Delete {cache} so that it is downloaded or copied again, or replace it with an intact copy.")
+    bad = corrupt_mirror_files(mirror, source)
+    if bad:
+        return (f"The mirror's copy is the damaged one: {bad[0]} does not match {mirror / SUMS_FILE}. Restore the "
+                f"mirror from its source, then delete {cache} so that it is copied again.")
+    listed = any(k == rel or k.startswith(rel.rstrip("/") + "/") for k in mirror_sums(mirror))
+    if _same_content(cache, source):
+        return (f"It holds the same bytes as the mirror's {source}, so the mirror is damaged too"
+                + ("" if listed else f" ({mirror / SUMS_FILE} does not list it to check)")
+                + f": replace the mirror's copy with an intact one, then delete {cache}.")
+    checked = f" matches {mirror / SUMS_FILE} and" if listed else ""
+    return (f"The mirror's copy {source}{checked} differs from it: delete {cache} so that it is copied again "
+            f"from the mirror.")
 
 
 def dgl_folder_name(name: str, url: str) -> str:
@@ -78,6 +168,7 @@ def ensure_dgl_folder(
     raw_dir = root / "dgl"
     target = raw_dir / folder
     if not target.exists() and mirror is not None and (mirror / "dgl" / folder).is_dir():
+        check_mirror(mirror, mirror / "dgl" / folder, dataset)
         copy_writable(mirror / "dgl" / folder, target)
     if not target.exists() and not download:
         raise DataError(missing_message(dataset, target, files, mirror, "downloading is off (data.download=false)"))
@@ -85,7 +176,7 @@ def ensure_dgl_folder(
 
 
 def missing_message(dataset: str, target: Path, files: Iterable[str], mirror: Optional[Path], why: str) -> str:
-    where = f"the mirror {mirror}/dgl" if mirror else f"a mirror (none is set: data.mirror=PATH or ${MIRROR_ENV})"
+    where = mirror_phrase(mirror, "dgl")
     return (
         f"Dataset {dataset!r} is not available: its files are neither in the data cache nor in "
         f"{where}, and {why}. DGL expects the folder {target} holding {', '.join(files)}. "
@@ -114,6 +205,5 @@ def load_dgl_dataset(
                                             f"the download failed ({detail})")) from None
         raise DataError(
             f"Dataset {dataset!r}: the files in {raw_dir / folder} could not be read ({detail}). "
-            f"They may be corrupt or incomplete. Delete that folder so that it is copied again from "
-            f"the mirror or downloaded again, or replace the files with intact copies."
+            f"They may be corrupt or incomplete. {corrupt_advice(raw_dir / folder, mirror, f'dgl/{folder}')}"
         ) from None

@@ -29,7 +29,7 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from dgl_ma.data.molecules import SPLITS, IndexedGraphTask, ogb_folder, seed_files
 from dgl_ma.data.registry import NUM_FOLDS, DataConfig
 from dgl_ma.data.splits import index_mask
-from dgl_ma.data.store import MIRROR_ENV, data_root, dgl_folder_name, load_dgl_dataset, mirror_root
+from dgl_ma.data.store import data_root, dgl_folder_name, load_dgl_dataset, mirror_phrase, mirror_root
 from dgl_ma.data.task import NodeTask, TaskInfo
 from dgl_ma.errors import DataError
 
@@ -80,10 +80,10 @@ def proteins_split(cfg: DataConfig, labels: np.ndarray) -> Dict[str, np.ndarray]
     """The published fold when its files are in the data root or the mirror, else :func:`fallback_split`."""
     root, mirror = data_root(cfg.root), mirror_root(cfg.mirror)
     rel = SPLIT_FILES[cfg.split_source]
-    seed_files(rel, root, mirror)
+    seed_files(rel, root, mirror, "proteins")
     if all((root / r).is_file() for r in rel):
         return published_split([root / r for r in rel], cfg.split_source, cfg.fold, len(labels))
-    where = f"the mirror {mirror}" if mirror else f"a mirror (none is set: data.mirror=PATH or ${MIRROR_ENV})"
+    where = mirror_phrase(mirror)
     warnings.warn(
         f"PROTEINS: the published {cfg.split_source} split was not found ({', '.join(rel)} is neither in the data "
         f"root {root} nor in {where}); using a seeded stratified 10-fold split instead (scikit-learn "
@@ -117,7 +117,7 @@ def load_ogbn_proteins(cfg: DataConfig, seed: int) -> NodeTask:
     """ogbn-proteins through OGB's ``DglNodePropPredDataset`` (``<data root>/ogb/ogbn_proteins``)."""
     root, mirror = data_root(cfg.root), mirror_root(cfg.mirror)
     if ogb_folder("ogbn-proteins", root, mirror, cfg.download) is None and not cfg.download:
-        where = f"the mirror {mirror}/ogb" if mirror else f"a mirror (none is set: data.mirror=PATH or ${MIRROR_ENV})"
+        where = mirror_phrase(mirror, "ogb")
         raise DataError(
             f"Dataset 'ogbn_proteins' is not available: OGB's folder ogbn_proteins is neither in {root / 'ogb'} nor in "
             f"{where}, and downloading is off (data.download=false). It is large (132 534 nodes, 39.5 M edges; a "

@@ -7,7 +7,7 @@ from torch import nn
 
 from dgl_ma.data.task import TaskInfo
 from dgl_ma.layers.edge_attention import GTLayer
-from dgl_ma.models.base import GraphModel, ModelConfig
+from dgl_ma.models.base import COMMON_KEYS, GraphModel, ModelConfig
 from dgl_ma.models.graphit import check_norm
 from dgl_ma.models.heads import TaskHead, edge_encoder, node_encoder
 
@@ -24,6 +24,8 @@ class GraphTransformerNet(GraphModel):
 
     Shapes: ``feat`` ``(N, ·)`` and ``graph.edata['feat']`` → ``(B, out)`` or ``(N, out)``.
     """
+
+    config_keys = COMMON_KEYS + ("input_dropout", "pos_enc", "use_bias", "ebt")
 
     def __init__(self, cfg: ModelConfig, task: TaskInfo):
         super().__init__()

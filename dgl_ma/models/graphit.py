@@ -11,7 +11,7 @@ from torch import nn
 
 from dgl_ma.data.task import TaskInfo
 from dgl_ma.errors import ConfigError
-from dgl_ma.models.base import GraphModel, ModelConfig
+from dgl_ma.models.base import COMMON_KEYS, GraphModel, ModelConfig
 from dgl_ma.models.full_graph import complete_graph, diffusion_kernel, random_walk_kernel
 from dgl_ma.models.heads import TaskHead, edge_encoder, node_encoder
 from dgl_ma.layers.bias import (EBT_FORMS, FLOOR, ExplicitBias, aggregate, attention_weights, clamped_exp,
@@ -103,6 +103,7 @@ class GraphiTNet(GraphModel):
     no kernel, no degree normalisation, separate keys and queries, the clamped exponential."""
 
     full = True
+    config_keys = COMMON_KEYS + ("input_dropout", "kernel", "shared_qk", "use_bias", "ebt")
 
     def __init__(self, cfg: ModelConfig, task: TaskInfo):
         super().__init__()
@@ -153,3 +154,4 @@ class GraphiTNet(GraphModel):
 
 class SparseGraphiTNet(GraphiTNet):
     full = False
+    config_keys = COMMON_KEYS + ("input_dropout", "shared_qk", "use_bias", "ebt")

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from dgl_ma.data.task import TaskInfo
-from dgl_ma.models.base import GraphModel, ModelConfig
+from dgl_ma.models.base import COMMON_KEYS, GraphModel, ModelConfig
 from dgl_ma.models.full_graph import complete_graph, normalized_laplacian
 from dgl_ma.layers.block import TransformerBlock
 from dgl_ma.models.graphit import check_norm
@@ -101,6 +101,7 @@ class SANNet(GraphModel):
     projection :math:`E^2`; without edge features, real edges share another one."""
 
     full = True
+    config_keys = COMMON_KEYS + ("input_dropout", "pos_enc", "fake_edge_gamma", "use_bias", "ebt")
 
     def __init__(self, cfg: ModelConfig, task: TaskInfo):
         super().__init__()
@@ -163,3 +164,4 @@ class SANNet(GraphModel):
 
 class SparseSANNet(SANNet):
     full = False
+    config_keys = COMMON_KEYS + ("input_dropout", "use_bias", "ebt")

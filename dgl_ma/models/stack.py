@@ -21,7 +21,7 @@ from dgl_ma.data.task import TaskInfo
 from dgl_ma.errors import ConfigError
 from dgl_ma.layers import GATLayer, GraphTransformerLayer
 from dgl_ma.layers.norms import FEATURE_NORMS
-from dgl_ma.models.base import GraphModel, ModelConfig
+from dgl_ma.models.base import COMMON_KEYS, GraphModel, ModelConfig
 from dgl_ma.models.heads import TaskHead, node_encoder
 
 
@@ -53,6 +53,7 @@ class StackNet(GraphModel):
 
     attention_norms: Tuple[str, ...] = ()
     self_loops = True
+    config_keys = COMMON_KEYS + ("residual",)
 
     def __init__(self, cfg: ModelConfig, task: TaskInfo):
         super().__init__()
@@ -72,8 +73,6 @@ class StackNet(GraphModel):
     @classmethod
     def check_config(cls, cfg: ModelConfig) -> None:
         split_norm(cfg.norm, cfg.name, cls.attention_norms)
-        if cfg.ebt != "none" or cfg.use_bias or cfg.pos_enc:
-            raise ConfigError(f"model.ebt, model.use_bias and model.pos_enc apply to gt, graphit and san, not {cfg.name!r}.")
 
     def make_layer(self, in_dim: int, cfg: ModelConfig, attention_norm: str) -> nn.Module:
         raise NotImplementedError
@@ -103,6 +102,7 @@ class GATNet(StackNet):
     """:class:`StackNet` of :class:`dgl_ma.layers.GATLayer` (heads concatenated)."""
 
     attention_norms = ("lipschitz", "lipschitz_per_head")
+    config_keys = StackNet.config_keys + ("attn_dropout",)
 
     def make_layer(self, in_dim, cfg, attention_norm):
         return GATLayer(in_dim, cfg.hidden, cfg.heads, attn_drop=cfg.attn_dropout, attention_norm=attention_norm)
@@ -114,6 +114,7 @@ class UniMPNet(StackNet):
 
     attention_norms = ("lipschitz",)
     self_loops = False
+    config_keys = StackNet.config_keys + ("attn_dropout",)
 
     def make_layer(self, in_dim, cfg, attention_norm):
         return GraphTransformerLayer(in_dim, cfg.hidden, cfg.heads, attn_drop=cfg.attn_dropout,
