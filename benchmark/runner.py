@@ -177,17 +177,19 @@ def execute_run(run: Run, tasks: TaskCache, suite: str, provenance: Dict[str, An
 
 
 def preflight(plan: Plan, runs: List[Run], tasks: TaskCache) -> None:
-    """Check folders and devices and load every dataset the pending runs need, so that an
-    unwritable folder, missing data or an absent GPU stops the sweep before any work."""
-    check_writable(plan.output_dir, "output.dir")
-    seen = set()
+    """Check devices, load every dataset the pending runs need, then check (and create) the
+    output folder, so that an absent GPU, missing data or an unusable folder stops the sweep
+    before any work, and a mistake leaves no empty results folder behind."""
     for run in runs:
         resolve_device(run.config.train.device)
+    seen = set()
+    for run in runs:
         key = (run.config.data.name, stable_hash(asdict(run.config.data)))
         if key not in seen:
             seen.add(key)
             check_writable(data_root(run.config.data.root), "data.root")
             tasks.get(run)
+    check_writable(plan.output_dir, "output.dir")
 
 
 def check_writable(folder: Path, key: str) -> None:
@@ -214,10 +216,12 @@ def check_writable(folder: Path, key: str) -> None:
 
 
 def _execution(plan: Plan):
-    """The plan's execution settings (launcher, workers, threads and the engines' groups)."""
+    """The plan's execution settings (launcher, workers, threads and the engines' groups): those
+    of its first run (they are the same for every run; the suite's base config alone may not
+    be a valid run, e.g. a norm its grid's models have and the default model has not)."""
     from benchmark.config import to_run_config
 
-    return to_run_config(plan.base)
+    return plan.runs[0].config if plan.runs else to_run_config(plan.base)
 
 
 def execute(plan: Plan, force: bool = False, progress: bool = True, detach: bool = False) -> Summary:
