@@ -1,19 +1,19 @@
 # The two commands of the README: `make demo` and `make test`. Both create .venv on first use
-# and install the package with the exact pins of constraints.txt.
+# and install the package with the exact pins for the interpreter's version (tools/make_venv.sh):
+# Python 3.11 -> constraints.txt (DGL 1.1.3), Python 3.12 -> constraints-py312.txt (DGL 2.1.0).
+# `make demo PYTHON=python3.12` picks the interpreter; other versions stop with a message.
+# PINS=none uses an existing $(VENV) as it is (CUDA builds of torch and DGL installed by hand).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+PINS ?= exact
+PYTHON_GIVEN := $(if $(filter command line environment,$(origin PYTHON)),explicit,default)
 
 .PHONY: demo test venv clean-venv
 
-venv: $(STAMP)
-
-$(STAMP): setup.cfg pyproject.toml constraints.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
-	touch $(STAMP)
+venv:
+	sh tools/make_venv.sh "$(PYTHON)" "$(VENV)" $(PYTHON_GIVEN) $(PINS)
 
 demo: venv
 	$(PY) -m benchmark run suite=quickstart

@@ -19,7 +19,6 @@ from benchmark.config import check_key, flatten, parse_overrides
 from benchmark.filters import describe, parse_where, select, split_where
 from benchmark.interrupt import guarded
 from benchmark.results import ResultStore
-from benchmark.runner import execute
 from benchmark.suites import Suite, load_suite, suite_names
 from benchmark.sweep import Plan, expand, record_ids
 from dgl_ma.errors import ConfigError, UserError
@@ -51,6 +50,8 @@ def _plan(args: List[str]) -> Plan:
 
 
 def cmd_run(ns: argparse.Namespace) -> int:
+    from benchmark.runner import execute  # torch and DGL load here, not for help, list or show
+
     plan = _plan(ns.overrides)
     print(f"suite {plan.suite.name}: {len(plan.runs)} runs → {plan.output_dir}", file=sys.stderr)
     try:

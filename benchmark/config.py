@@ -16,12 +16,11 @@ import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from dgl_ma.analysis.pipeline import AnalysisConfig
+from dgl_ma.analysis.config import AnalysisConfig
 from dgl_ma.data import DATASETS, DataConfig
 from dgl_ma.errors import ConfigError
 from dgl_ma.models import MODELS, ModelConfig
-from dgl_ma.models.base import unread_keys
-from dgl_ma.train import TrainConfig
+from dgl_ma.train.config import TrainConfig
 
 
 SAVE_MODEL = ("none", "best", "final", "both")
@@ -181,13 +180,13 @@ def check_key(key: str, schema=RunConfig) -> Any:
 def valid_keys(schema=RunConfig, prefix: str = "") -> List[Tuple[str, str, Any]]:
     """Every leaf key of the schema with its type name and default."""
     rows = []
-    instance = schema() if prefix == "" else None
+    defaults = {f.name: f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
+                for f in dataclasses.fields(schema)}  # not schema(): RunConfig() would check (import) the model
     for name, tp in _field_types(schema).items():
         if dataclasses.is_dataclass(tp):
             rows += valid_keys(tp, prefix + name + ".")
         else:
-            default = getattr(instance or schema(), name)
-            rows.append((prefix + name, _type_name(tp), default))
+            rows.append((prefix + name, _type_name(tp), defaults[name]))
     return rows
 
 
@@ -269,6 +268,8 @@ def identity(cfg: Mapping[str, Any]) -> Dict[str, Any]:
     Leaving defaults out means that adding an option whose default keeps the old behaviour does
     not change the ids of existing runs (their records stay "finished"); leaving unread keys out
     means that ``model.kernel=diffusion`` does not rerun an identical gat."""
+    from dgl_ma.models.base import unread_keys  # imports the model classes (torch, DGL): not at start-up
+
     container = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
     flat = flatten(container)
     default = flat_defaults()

@@ -17,7 +17,7 @@ import dgl
 import torch
 from torch import nn
 
-SIGMAS = (0.01, 0.0316, 0.1)
+from dgl_ma.analysis.config import SIGMAS
 
 
 @dataclass
@@ -84,7 +84,8 @@ def attack_batch(model: nn.Module, graph: dgl.DGLGraph, target: torch.Tensor,
 
     with torch.no_grad():
         clean = float(loss_fn(predict(), target))
-        noise = {k: torch.randn(s, generator=generator) for k, s in shapes.items()}
+        # drawn on the CPU generator (the same noise on every device), then moved to the graph's device
+        noise = {k: torch.randn(s, generator=generator, device="cpu").to(graph.device) for k, s in shapes.items()}
         with input_noise(model, noise, sigma):
             random = float(loss_fn(predict(), target))
     params = {k: v.clone().requires_grad_(True) for k, v in noise.items()}

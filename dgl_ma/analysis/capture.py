@@ -32,11 +32,14 @@ FORMAT_VERSION = 2   # 1: scores stored as float16 (lossy above 65 504)
 
 
 def _edge_meta(graph: dgl.DGLGraph, offset: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    graph_of_edge = torch.repeat_interleave(torch.arange(graph.batch_size), graph.batch_num_edges()) + offset
-    real = graph.edata["real"] if "real" in graph.edata else torch.ones(graph.num_edges(), dtype=torch.bool)
-    types = torch.full((graph.num_edges(),), -1, dtype=torch.long)
+    """Host-side (numpy) per-edge metadata of a batch that may live on the GPU."""
+    graph_ids = torch.arange(graph.batch_size, device="cpu")
+    graph_of_edge = torch.repeat_interleave(graph_ids, graph.batch_num_edges().cpu()) + offset
+    real = (graph.edata["real"].cpu() if "real" in graph.edata
+            else torch.ones(graph.num_edges(), dtype=torch.bool, device="cpu"))
+    types = torch.full((graph.num_edges(),), -1, dtype=torch.long, device="cpu")
     if "feat" in graph.edata and not graph.edata["feat"].is_floating_point():
-        feat = graph.edata["feat"]
+        feat = graph.edata["feat"].cpu()
         types = (feat[:, 0] if feat.dim() > 1 else feat).long()
     types = torch.where(real, types, torch.full_like(types, -1))
     return graph_of_edge.numpy(), real.numpy(), types.numpy()
@@ -58,7 +61,7 @@ def collect(model: nn.Module, batches: Iterable[Tuple[dgl.DGLGraph, Any]], cap: 
             with capture(model, names=("scores",)) as probes:
                 model(graph, graph.ndata["feat"])
             for (name, _), scores in probes.items():
-                layers.setdefault(name, []).append(scores.reshape(scores.shape[0], -1)[:take].float().numpy())
+                layers.setdefault(name, []).append(scores.reshape(scores.shape[0], -1)[:take].float().cpu().numpy())
             meta.append(tuple(m[:take] for m in _edge_meta(graph, graphs_seen)))
             graphs_seen += graph.batch_size
             kept += take

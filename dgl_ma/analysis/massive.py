@@ -25,7 +25,8 @@ import numpy as np
 import torch
 from scipy import stats
 
-REL_THRESHOLD = 1000.0
+from dgl_ma.analysis.config import REL_THRESHOLD
+
 EPS = float(np.finfo(np.float64).eps)      # the reference's EPS in -log10(r + EPS)
 MAX_EDGES = 50_000                         # the reference's gamma sample: the first 50 000 edges
 MEDIAN_STYLES = ("numpy", "lower")

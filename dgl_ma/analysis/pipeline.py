@@ -2,53 +2,15 @@
 test split (base = the run's own initialisation, final, best-validation), their per-layer
 report, and the adversarial attack on the best-validation model."""
 import copy
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict
 
 import torch
 
-from dgl_ma.analysis.attack import SIGMAS, attack
+from dgl_ma.analysis.attack import attack
 from dgl_ma.analysis.capture import collect, report_states, save
-from dgl_ma.analysis.massive import REL_THRESHOLD
-from dgl_ma.errors import check_ranges
+from dgl_ma.analysis.config import AnalysisConfig
 from dgl_ma.train.engine import TrainConfig, split_batches, task_loss
-
-
-@dataclass
-class AnalysisConfig:
-    """``massive``: capture each attention layer's ``S`` on the test split (at most ``cap_edges``
-    edges) for the base, final and best-validation states, store them next to the record
-    (``<run id>.<state>.npz``) and summarise them in the record. ``gamma_elements``: 0 fits the
-    gamma law to every finite ratio of the captured edges, as the reference (≈ 70 s per layer
-    and state for 50 000 edges × 64 features on one CPU thread); N > 0 to a seeded random
-    subsample of N (≈ 1 s for 50 000). ``attack``: run the adversarial
-    noise attack (``sigmas``, ``attack_steps`` Adam steps, on the first ``attack_batches`` test
-    batches, 0 = all) on the best-validation model."""
-
-    massive: bool = False
-    cap_edges: int = 50_000
-    rel_threshold: float = REL_THRESHOLD
-    abs_threshold: Optional[float] = None
-    gamma_elements: int = 0
-    attack: bool = False
-    sigmas: List[float] = field(default_factory=lambda: list(SIGMAS))
-    attack_steps: int = 10
-    attack_batches: int = 4
-
-    def __post_init__(self):
-        check_ranges("analysis", self, [
-            ("cap_edges", self.cap_edges >= 1, ">= 1"),
-            ("attack_steps", self.attack_steps >= 0, ">= 0"),
-            ("attack_batches", self.attack_batches >= 0, ">= 0"),
-            ("gamma_elements", self.gamma_elements >= 0, ">= 0 (0 = every finite element)"),
-            ("rel_threshold", self.rel_threshold > 1, "> 1"),
-            ("sigmas", all(s >= 0 for s in self.sigmas), "a list of values >= 0"),
-        ])
-
-    @property
-    def enabled(self) -> bool:
-        return self.massive or self.attack
 
 
 def analyse(model: torch.nn.Module, task, cfg: AnalysisConfig, train: TrainConfig, seed: int,

@@ -6,18 +6,13 @@ import torch
 import torch.nn.functional as F
 from dgl.data import MiniGCDataset
 
-from dgl_ma.data.registry import DATASETS, DataConfig, DatasetSpec
+from dgl_ma.data.registry import CSBM_MIN_NODES, MINIGC_MIN_GRAPHS, DataConfig  # noqa: F401  (sizes declared with the dataset)
 from dgl_ma.data.splits import index_mask, stratified_split
 from dgl_ma.data.task import GraphTask, NodeTask, TaskInfo
 
 CSBM_CLASSES = 4
 CSBM_FEATURES = 16
 MAX_DEGREE_FEATURE = 8
-# The smallest sizes that generate (tests/test_user_audit.py checks that one less fails): CSBM
-# needs 5 nodes per community (its in-block edge probability 5 / block is at most 1); MiniGC's
-# stratified split (scikit-learn) needs every one of its 8 families in every split.
-CSBM_MIN_NODES = 20
-MINIGC_MIN_GRAPHS = 37
 
 
 def load_csbm(cfg: DataConfig, seed: int) -> NodeTask:
@@ -61,9 +56,3 @@ def load_minigc(cfg: DataConfig, seed: int) -> GraphTask:
     train, val, test = ([samples[i] for i in index] for index in stratified_split(labels, seed))
     info = TaskInfo("graph", MAX_DEGREE_FEATURE + 1, data.num_classes, "cross_entropy", "accuracy")
     return GraphTask(info, train, val, test)
-
-
-DATASETS.add("csbm", DatasetSpec(load_csbm, seeded=True, min_size=("num_nodes", CSBM_MIN_NODES)),
-             "generated contextual SBM node classification (4 classes, data.num_nodes nodes)")
-DATASETS.add("minigc", DatasetSpec(load_minigc, seeded=True, min_size=("num_graphs", MINIGC_MIN_GRAPHS)),
-             "generated graph classification: DGL MiniGC, 8 graph families (data.num_graphs graphs)")

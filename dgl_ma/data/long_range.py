@@ -18,7 +18,7 @@ import dgl
 import numpy as np
 import torch
 
-from dgl_ma.data.registry import DATASETS, DataConfig, DatasetSpec
+from dgl_ma.data.registry import DataConfig
 from dgl_ma.data.splits import index_mask, stratified_split
 from dgl_ma.data.task import NodeTask, TaskInfo
 
@@ -108,9 +108,3 @@ def load_tree_neighbors_match(cfg: DataConfig, seed: int) -> NodeTask:
     feat[rows, 0, keys[rows, asked]] = 1.0
     query = rows * n
     return node_task(graph, feat.reshape(copies * n, 2 * leaves), query, values[rows, asked], leaves, seed)
-
-
-DATASETS.add("ring_transfer", DatasetSpec(load_ring_transfer, seeded=True),
-             "generated long-range node task: pass a class across data.ring_size-node rings (data.num_graphs rings)")
-DATASETS.add("tree_neighbors_match", DatasetSpec(load_tree_neighbors_match, seeded=True),
-             "generated long-range node task: Tree-NeighborsMatch on binary trees of depth data.tree_depth")

@@ -27,7 +27,7 @@ import torch
 from dgl.data import ZINCDataset
 from dgl.data.utils import _get_dgl_url
 
-from dgl_ma.data.registry import DATASETS, DataConfig, DatasetSpec
+from dgl_ma.data.registry import DataConfig
 from dgl_ma.data.store import (MIRROR_ENV, check_mirror, copy_writable, corrupt_advice, data_root, dgl_folder_name,
                                load_dgl_dataset, mirror_phrase, mirror_root)
 from dgl_ma.data.task import GraphTask, TaskInfo
@@ -261,9 +261,3 @@ def load_tox21(cfg: DataConfig, seed: int) -> IndexedGraphTask:
                     f"and the scaffold split (train/valid/test.csv.gz, one row index per line) to "
                     f"{root / 'tox21/split/scaffold'}, by pointing data.mirror (or ${MIRROR_ENV}) at a folder laid out "
                     f"like shared/data, or by running once online with data.download=true (downloads ogbg-moltox21).")
-
-
-DATASETS.add("zinc", DatasetSpec(load_zinc, seeded=False),
-             "ZINC 12k molecules, graph regression (constrained solubility), 10000/1000/1000, MAE")
-DATASETS.add("tox21", DatasetSpec(load_tox21, seeded=False),
-             "TOX21 molecules, 12 binary tasks with missing labels, OGB features and scaffold split, ROC-AUC")

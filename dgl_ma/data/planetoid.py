@@ -5,15 +5,15 @@ from dgl.data import CiteseerGraphDataset, CoraGraphDataset, PubmedGraphDataset
 from dgl.data.citation_graph import CitationGraphDataset
 from dgl.data.utils import _get_dgl_url
 
-from dgl_ma.data.registry import DATASETS, DataConfig, DatasetSpec
+from dgl_ma.data.registry import DataConfig
 from dgl_ma.data.store import data_root, dgl_folder_name, load_dgl_dataset, mirror_root
 from dgl_ma.data.task import NodeTask, TaskInfo
 
 PLANETOID = {
-    # registry name: (DGL class, DGL's internal name, description)
-    "cora": (CoraGraphDataset, "cora_v2", "Cora citation graph, 2708 nodes, 7 classes, Planetoid split 140/500/1000"),
-    "citeseer": (CiteseerGraphDataset, "citeseer", "CiteSeer citation graph, 3327 nodes, 6 classes, Planetoid split 120/500/1000"),
-    "pubmed": (PubmedGraphDataset, "pubmed", "PubMed citation graph, 19717 nodes, 3 classes, Planetoid split 60/500/1000"),
+    # registry name: (DGL class, DGL's internal name)
+    "cora": (CoraGraphDataset, "cora_v2"),
+    "citeseer": (CiteseerGraphDataset, "citeseer"),
+    "pubmed": (PubmedGraphDataset, "pubmed"),
 }
 RAW_SUFFIXES = ("x", "y", "tx", "ty", "allx", "ally", "graph", "test.index")
 
@@ -24,7 +24,7 @@ def planetoid_folder(dgl_name: str) -> str:
 
 
 def load_planetoid(name: str, cfg: DataConfig, seed: int) -> NodeTask:
-    cls, dgl_name, _ = PLANETOID[name]
+    cls, dgl_name = PLANETOID[name]
     dataset = load_dgl_dataset(
         name,
         lambda raw_dir: cls(raw_dir=str(raw_dir), verbose=False),
@@ -39,5 +39,4 @@ def load_planetoid(name: str, cfg: DataConfig, seed: int) -> NodeTask:
     return NodeTask(info, graph)
 
 
-for _name, (_cls, _dgl_name, _description) in PLANETOID.items():
-    DATASETS.add(_name, DatasetSpec(partial(load_planetoid, _name), seeded=False), _description)
+load_cora, load_citeseer, load_pubmed = (partial(load_planetoid, name) for name in PLANETOID)

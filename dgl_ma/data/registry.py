@@ -1,12 +1,18 @@
-"""Dataset configuration and registry."""
-import dataclasses
-from dataclasses import dataclass
-from typing import Callable, Optional, Tuple, Union
+"""Dataset configuration and registry.
 
-from dgl_ma.data.missing import apply_missing_features
-from dgl_ma.data.task import GraphTask, NodeTask
+Imports neither torch nor DGL: the built-in datasets are declared below with the import path of
+their loader, whose module is imported when the dataset is first loaded.
+"""
+import dataclasses
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Optional, Tuple, Union
+
 from dgl_ma.errors import ConfigError
 from dgl_ma.registry import Registry
+
+if TYPE_CHECKING:
+    from dgl_ma.data.task import GraphTask, NodeTask
 
 NUM_FOLDS = 10
 SPLIT_SOURCES = ("gnn-comparison", "benchmarking-gnns")
@@ -65,16 +71,18 @@ class DataConfig:
             raise ConfigError(f"data.split_source must be one of {', '.join(SPLIT_SOURCES)}, got {self.split_source!r}.")
 
 
-Task = Union[NodeTask, GraphTask]
+Task = Union["NodeTask", "GraphTask"]
 
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """``load(cfg, seed)`` builds the task. ``seeded``: the data itself depends on the seed
-    (generated datasets); otherwise one load serves every seed. ``min_size``: for generated
-    datasets, ``(data key, smallest value that generates)``, checked before any run."""
+    """``load(cfg, seed)`` builds the task: a function, or its import path ``"module:function"``
+    (imported by the first :meth:`loader` call, so that the built-in datasets below are declared
+    without importing torch or DGL). ``seeded``: the data itself depends on the seed (generated
+    datasets); otherwise one load serves every seed. ``min_size``: for generated datasets,
+    ``(data key, smallest value that generates)``, checked before any run."""
 
-    load: Callable[[DataConfig, int], Task]
+    load: Union[Callable[[DataConfig, int], "Task"], str]
     seeded: bool
     min_size: Optional[Tuple[str, int]] = None
 
@@ -87,8 +95,45 @@ class DatasetSpec:
                                   f"which needs data.{key} >= {smallest} (every class in each of the "
                                   f"train/val/test splits).")
 
+    def loader(self) -> Callable[[DataConfig, int], "Task"]:
+        if isinstance(self.load, str):
+            module, _, name = self.load.partition(":")
+            return getattr(importlib.import_module(module), name)
+        return self.load
+
 
 DATASETS: Registry[DatasetSpec] = Registry("dataset")
+# The smallest sizes that generate (tests/test_user_audit.py checks that one less fails): CSBM
+# needs 5 nodes per community (its in-block edge probability 5 / block is at most 1); MiniGC's
+# stratified split (scikit-learn) needs every one of its 8 families in every split.
+CSBM_MIN_NODES = 20
+MINIGC_MIN_GRAPHS = 37
+
+DATASETS.add("csbm", DatasetSpec("dgl_ma.data.generated:load_csbm", seeded=True, min_size=("num_nodes", CSBM_MIN_NODES)),
+             "generated contextual SBM node classification (4 classes, data.num_nodes nodes)")
+DATASETS.add("minigc", DatasetSpec("dgl_ma.data.generated:load_minigc", seeded=True,
+                                   min_size=("num_graphs", MINIGC_MIN_GRAPHS)),
+             "generated graph classification: DGL MiniGC, 8 graph families (data.num_graphs graphs)")
+DATASETS.add("ring_transfer", DatasetSpec("dgl_ma.data.long_range:load_ring_transfer", seeded=True),
+             "generated long-range node task: pass a class across data.ring_size-node rings "
+             "(data.num_graphs rings)")
+DATASETS.add("tree_neighbors_match",
+             DatasetSpec("dgl_ma.data.long_range:load_tree_neighbors_match", seeded=True),
+             "generated long-range node task: Tree-NeighborsMatch on binary trees of depth data.tree_depth")
+DATASETS.add("zinc", DatasetSpec("dgl_ma.data.molecules:load_zinc", seeded=False),
+             "ZINC 12k molecules, graph regression (constrained solubility), 10000/1000/1000, MAE")
+DATASETS.add("tox21", DatasetSpec("dgl_ma.data.molecules:load_tox21", seeded=False),
+             "TOX21 molecules, 12 binary tasks with missing labels, OGB features and scaffold split, ROC-AUC")
+DATASETS.add("proteins", DatasetSpec("dgl_ma.data.tu:load_proteins", seeded=False),
+             "TU PROTEINS, 1113 graphs, binary graph classification, 10-fold split (data.fold), accuracy")
+DATASETS.add("ogbn_proteins", DatasetSpec("dgl_ma.data.tu:load_ogbn_proteins", seeded=False),
+             "OGB ogbn-proteins node task, 112 binary labels, species split, ROC-AUC (large: 39.5 M edges)")
+DATASETS.add("cora", DatasetSpec("dgl_ma.data.planetoid:load_cora", seeded=False),
+             "Cora citation graph, 2708 nodes, 7 classes, Planetoid split 140/500/1000")
+DATASETS.add("citeseer", DatasetSpec("dgl_ma.data.planetoid:load_citeseer", seeded=False),
+             "CiteSeer citation graph, 3327 nodes, 6 classes, Planetoid split 120/500/1000")
+DATASETS.add("pubmed", DatasetSpec("dgl_ma.data.planetoid:load_pubmed", seeded=False),
+             "PubMed citation graph, 19717 nodes, 3 classes, Planetoid split 60/500/1000")
 
 
 def depends_on_seed(cfg: DataConfig) -> bool:
@@ -102,7 +147,10 @@ def load_task(cfg: DataConfig, seed: int) -> Task:
     """Load the registered dataset ``cfg.name``; generated datasets are deterministic per seed.
     With ``cfg.missing_rate > 0`` the features of that share of non-training nodes are zeroed
     (:func:`~dgl_ma.data.missing.apply_missing_features`, seeded by dataset, rate and seed)."""
-    task = DATASETS.get(cfg.name).load(cfg, seed)
+    from dgl_ma.data.missing import apply_missing_features
+    from dgl_ma.data.task import GraphTask, NodeTask
+
+    task = DATASETS.get(cfg.name).loader()(cfg, seed)
     if cfg.missing_rate > 0:
         if not isinstance(task, NodeTask):
             raise ConfigError(

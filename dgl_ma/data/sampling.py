@@ -23,9 +23,10 @@ def sample_subgraph(graph: dgl.DGLGraph, seeds: torch.Tensor, fanouts: Sequence[
 
     Shapes: ``seeds`` ``(B,)`` → a graph with ``B + reached`` nodes and the sampled edges.
     """
-    seeds = torch.as_tensor(seeds, dtype=graph.idtype)
-    position = torch.full((graph.num_nodes(),), -1, dtype=torch.long)
-    position[seeds] = torch.arange(len(seeds))
+    device = graph.device
+    seeds = torch.as_tensor(seeds, dtype=graph.idtype, device=device)
+    position = torch.full((graph.num_nodes(),), -1, dtype=torch.long, device=device)
+    position[seeds] = torch.arange(len(seeds), device=device)
     nodes, frontier, edge_ids = [seeds], seeds, []
     for fanout in reversed(list(fanouts)):
         if len(frontier) == 0:
@@ -35,10 +36,10 @@ def sample_subgraph(graph: dgl.DGLGraph, seeds: torch.Tensor, fanouts: Sequence[
         edge_ids.append(eid)
         src = torch.unique(graph.find_edges(eid)[0])
         frontier = src[position[src] < 0]                                        # nodes reached for the first time
-        position[frontier] = torch.arange(len(frontier)) + sum(len(n) for n in nodes)
+        position[frontier] = torch.arange(len(frontier), device=device) + sum(len(n) for n in nodes)
         nodes.append(frontier)
     nodes = torch.cat(nodes)
-    eid = torch.cat(edge_ids) if edge_ids else torch.zeros(0, dtype=graph.idtype)
+    eid = torch.cat(edge_ids) if edge_ids else torch.zeros(0, dtype=graph.idtype, device=device)
     src, dst = graph.find_edges(eid)
     sub = dgl.graph((position[src], position[dst]), num_nodes=len(nodes), idtype=graph.idtype)
     for key, value in graph.ndata.items():
@@ -46,5 +47,5 @@ def sample_subgraph(graph: dgl.DGLGraph, seeds: torch.Tensor, fanouts: Sequence[
     for key, value in graph.edata.items():
         sub.edata[key] = value[eid]
     sub.ndata[dgl.NID], sub.edata[dgl.EID] = nodes, eid
-    sub.ndata["seed"] = torch.arange(len(nodes)) < len(seeds)
+    sub.ndata["seed"] = torch.arange(len(nodes), device=device) < len(seeds)
     return sub

@@ -27,7 +27,7 @@ from dgl.data import TUDataset
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from dgl_ma.data.molecules import SPLITS, IndexedGraphTask, ogb_folder, seed_files
-from dgl_ma.data.registry import DATASETS, NUM_FOLDS, DataConfig, DatasetSpec
+from dgl_ma.data.registry import NUM_FOLDS, DataConfig
 from dgl_ma.data.splits import index_mask
 from dgl_ma.data.store import data_root, dgl_folder_name, load_dgl_dataset, mirror_phrase, mirror_root
 from dgl_ma.data.task import NodeTask, TaskInfo
@@ -143,9 +143,3 @@ def load_ogbn_proteins(cfg: DataConfig, seed: int) -> NodeTask:
     info = TaskInfo("node", 1, int(labels.shape[1]), "bce_masked", "ogbn-proteins", node_vocab=len(species),
                     edge_dim=edge_dim)
     return NodeTask(info, graph)
-
-
-DATASETS.add("proteins", DatasetSpec(load_proteins, seeded=False),
-             "TU PROTEINS, 1113 graphs, binary graph classification, 10-fold split (data.fold), accuracy")
-DATASETS.add("ogbn_proteins", DatasetSpec(load_ogbn_proteins, seeded=False),
-             "OGB ogbn-proteins node task, 112 binary labels, species split, ROC-AUC (large: 39.5 M edges)")

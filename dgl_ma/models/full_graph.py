@@ -37,21 +37,21 @@ def complete_graph(graph: dgl.DGLGraph, self_pairs: bool = True) -> dgl.DGLGraph
     """
     if graph.batch_size > 1:
         return dgl.batch([complete_graph(g, self_pairs) for g in dgl.unbatch(graph)])
-    n = graph.num_nodes()
-    src = torch.arange(n).repeat_interleave(n)
-    dst = torch.arange(n).repeat(n)
+    n, device = graph.num_nodes(), graph.device
+    src = torch.arange(n, device=device).repeat_interleave(n)
+    dst = torch.arange(n, device=device).repeat(n)
     u, v = graph.edges()
     pair = u * n + v
-    real = torch.zeros(n * n, dtype=torch.bool)
+    real = torch.zeros(n * n, dtype=torch.bool, device=device)
     real[pair] = True
-    keep = torch.ones(n * n, dtype=torch.bool) if self_pairs else (src != dst) | real
-    full = dgl.graph((src[keep], dst[keep]), num_nodes=n)
+    keep = torch.ones(n * n, dtype=torch.bool, device=device) if self_pairs else (src != dst) | real
+    full = dgl.graph((src[keep], dst[keep]), num_nodes=n, device=device)
     for key, value in graph.ndata.items():
         full.ndata[key] = value
     full.edata["real"] = real[keep]
     if "feat" in graph.edata:
         feat = graph.edata["feat"]
-        full_feat = torch.zeros((n * n, *feat.shape[1:]), dtype=feat.dtype)
+        full_feat = torch.zeros((n * n, *feat.shape[1:]), dtype=feat.dtype, device=device)
         full_feat[pair] = feat
         full.edata["feat"] = full_feat[keep]
     return full

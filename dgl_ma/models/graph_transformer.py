@@ -7,14 +7,12 @@ from torch import nn
 
 from dgl_ma.data.task import TaskInfo
 from dgl_ma.layers.edge_attention import GTLayer
-from dgl_ma.models.base import COMMON_KEYS, MODELS, GraphModel, ModelConfig
+from dgl_ma.models.base import COMMON_KEYS, GraphModel, ModelConfig
 from dgl_ma.models.graphit import check_norm
 from dgl_ma.models.heads import TaskHead, edge_encoder, node_encoder
 
 
 
-@MODELS.register("gt", "GraphTransformer (Dwivedi & Bresson 2021): sparse attention gated by edge features, "
-                       "edge stream; norm: batchnorm, layernorm, none; model.pos_enc=k Laplacian PE")
 class GraphTransformerNet(GraphModel):
     """Encoders → input dropout → ``layers`` × :class:`~dgl_ma.layers.edge_attention.GTLayer` →
     readout + MLP head (graph tasks) or a linear head (node tasks). Width ``D = heads · hidden``.

@@ -11,7 +11,7 @@ from torch import nn
 
 from dgl_ma.data.task import TaskInfo
 from dgl_ma.errors import ConfigError
-from dgl_ma.models.base import COMMON_KEYS, MODELS, GraphModel, ModelConfig
+from dgl_ma.models.base import COMMON_KEYS, GraphModel, ModelConfig
 from dgl_ma.models.full_graph import complete_graph, diffusion_kernel, random_walk_kernel
 from dgl_ma.models.heads import TaskHead, edge_encoder, node_encoder
 from dgl_ma.layers.bias import (EBT_FORMS, FLOOR, ExplicitBias, aggregate, attention_weights, clamped_exp,
@@ -133,7 +133,8 @@ class GraphiTNet(GraphModel):
             return dgl.batch([self.prepare_graph(g) for g in dgl.unbatch(graph)])
         full = complete_graph(graph)
         # edge i -> j of the complete graph carries κ[j, i] (GraphiT: row = query j, column = key i)
-        full.edata["kernel"] = torch.as_tensor(KERNELS[self.kernel](graph).T, dtype=torch.float32).reshape(-1)
+        full.edata["kernel"] = torch.as_tensor(KERNELS[self.kernel](graph).T, dtype=torch.float32,
+                                               device=graph.device).reshape(-1)
         full.ndata["degree_scale"] = (1.0 + graph.out_degrees().float()).rsqrt().unsqueeze(-1)       # (n, 1)
         return full
 
@@ -150,11 +151,7 @@ class GraphiTNet(GraphModel):
         return self.head(graph, h)                                               # (B or N, out)
 
 
-MODELS.add("graphit", GraphiTNet, "GraphiT (Mialon et al. 2021): attention over all node pairs re-weighted by a "
-                                  "graph kernel (model.kernel: diffusion, random_walk); norm: batchnorm, layernorm, none")
 
-
-@MODELS.register("graphit_sparse", "GraphiT restricted to real edges, no kernel (the variant of the MA paper)")
 class SparseGraphiTNet(GraphiTNet):
     full = False
     config_keys = COMMON_KEYS + ("input_dropout", "shared_qk", "use_bias", "ebt")

@@ -4,7 +4,6 @@ from typing import Optional
 import dgl
 import torch
 from dgl.nn import AvgPooling, MaxPooling, SumPooling
-from ogb.graphproppred.mol_encoder import AtomEncoder, BondEncoder
 from torch import nn
 
 from dgl_ma.data.task import TaskInfo
@@ -21,6 +20,8 @@ def node_encoder(task: TaskInfo, dim: int) -> nn.Module:
     """``(N, ·)`` input node features → ``(N, dim)``: OGB's ``AtomEncoder`` for OGB molecules,
     an embedding for categorical features, a linear map for continuous ones."""
     if task.ogb_mol:
+        from ogb.graphproppred.mol_encoder import AtomEncoder  # imports torch_geometric: only for OGB molecules
+
         return AtomEncoder(dim)
     if task.node_vocab:
         return CategoryEmbedding(task.node_vocab, dim)
@@ -30,6 +31,8 @@ def node_encoder(task: TaskInfo, dim: int) -> nn.Module:
 def edge_encoder(task: TaskInfo, dim: int) -> Optional[nn.Module]:
     """``(E, ·)`` input edge features → ``(E, dim)``, or ``None`` when the task has none."""
     if task.ogb_mol:
+        from ogb.graphproppred.mol_encoder import BondEncoder
+
         return BondEncoder(dim)
     if task.edge_vocab:
         return CategoryEmbedding(task.edge_vocab, dim)

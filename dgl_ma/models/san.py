@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from dgl_ma.data.task import TaskInfo
-from dgl_ma.models.base import COMMON_KEYS, MODELS, GraphModel, ModelConfig
+from dgl_ma.models.base import COMMON_KEYS, GraphModel, ModelConfig
 from dgl_ma.models.full_graph import complete_graph, normalized_laplacian
 from dgl_ma.layers.block import TransformerBlock
 from dgl_ma.models.graphit import check_norm
@@ -129,15 +129,16 @@ class SANNet(GraphModel):
             return dgl.batch([self.prepare_graph(g) for g in dgl.unbatch(graph)])
         out = complete_graph(graph, self_pairs=False) if self.full else graph.clone()
         if not self.full:
-            out.edata["real"] = torch.ones(graph.num_edges(), dtype=torch.bool)
+            out.edata["real"] = torch.ones(graph.num_edges(), dtype=torch.bool, device=graph.device)
         if self.eigenpairs:
             n, m = graph.num_nodes(), self.eigenpairs
             values, vectors = np.linalg.eigh(normalized_laplacian(graph))            # ascending
             k = min(n, m)
-            vec, val = torch.zeros(n, m), torch.zeros(n, m)
-            vec[:, :k] = torch.as_tensor(vectors[:, :k], dtype=torch.float32)
-            val[:, :k] = torch.as_tensor(values[:k], dtype=torch.float32)
-            out.ndata.update({"eigvec": vec, "eigval": val, "eigpad": torch.arange(m).expand(n, m) >= k})
+            device = graph.device
+            vec, val = torch.zeros(n, m, device=device), torch.zeros(n, m, device=device)
+            vec[:, :k] = torch.as_tensor(vectors[:, :k], dtype=torch.float32, device=device)
+            val[:, :k] = torch.as_tensor(values[:k], dtype=torch.float32, device=device)
+            out.ndata.update({"eigvec": vec, "eigval": val, "eigpad": torch.arange(m, device=device).expand(n, m) >= k})
         return out
 
     def forward(self, graph: dgl.DGLGraph, feat: torch.Tensor) -> torch.Tensor:
@@ -160,11 +161,7 @@ class SANNet(GraphModel):
         return self.head(graph, h)                                               # (B or N, out)
 
 
-MODELS.add("san", SANNet, "SAN (Kreuzer et al. 2021): real/fake-edge attention over all node pairs "
-                          "(model.fake_edge_gamma), learned Laplacian PE (model.pos_enc = eigen-pairs)")
 
-
-@MODELS.register("san_sparse", "SAN on real edges only (γ = 0), no LPE (the variant of the MA paper)")
 class SparseSANNet(SANNet):
     full = False
     config_keys = COMMON_KEYS + ("input_dropout", "use_bias", "ebt")

@@ -21,7 +21,7 @@ from dgl_ma.data.task import TaskInfo
 from dgl_ma.errors import ConfigError
 from dgl_ma.layers import GATLayer, GraphTransformerLayer
 from dgl_ma.layers.norms import FEATURE_NORMS
-from dgl_ma.models.base import COMMON_KEYS, MODELS, GraphModel, ModelConfig
+from dgl_ma.models.base import COMMON_KEYS, GraphModel, ModelConfig
 from dgl_ma.models.heads import TaskHead, node_encoder
 
 
@@ -98,8 +98,6 @@ class StackNet(GraphModel):
         return self.head(graph, h)                                         # (B or N, out)
 
 
-@MODELS.register("gat", "GAT (Veličković et al. 2018): multi-head additive attention, self-loops, ELU; "
-                        "norm: lipschitz, lipschitz_per_head, pairnorm, layernorm")
 class GATNet(StackNet):
     """:class:`StackNet` of :class:`dgl_ma.layers.GATLayer` (heads concatenated)."""
 
@@ -110,8 +108,6 @@ class GATNet(StackNet):
         return GATLayer(in_dim, cfg.hidden, cfg.heads, attn_drop=cfg.attn_dropout, attention_norm=attention_norm)
 
 
-@MODELS.register("unimp", "UniMP graph transformer (Shi et al. 2021, TransformerConv) with root weight; "
-                          "norm: lipschitz, layernorm, lipschitz+layernorm, pairnorm")
 class UniMPNet(StackNet):
     """:class:`StackNet` of :class:`dgl_ma.layers.GraphTransformerLayer`; attention over the
     graph's edges only (the root weight carries the node itself, no self-loops added)."""
@@ -125,8 +121,6 @@ class UniMPNet(StackNet):
                                      attention_norm=attention_norm)
 
 
-@MODELS.register("gcn", "GCN baseline with mean aggregation (dgl.nn.GraphConv, norm='right', self-loops), "
-                        "width heads·hidden; norm: pairnorm, layernorm")
 class GCNNet(StackNet):
     """The uniform-attention baseline: LipschitzNorm attention is close to uniform, so deep
     GAT+LipschitzNorm must be read next to a mean-aggregation GCN of the same width."""

@@ -41,18 +41,18 @@ class SampledNodeRunner:
         return self.loss(self.info, model(graph, graph.ndata["feat"])[: len(target)], target)
 
     def train_epoch(self, model, optimizer) -> float:
+        """The mean loss per seed; summed on the device and read once per epoch, as the graph
+        runner's (a NaN/Inf batch loss makes the epoch's loss NaN/Inf: the run diverges there)."""
         model.train()
-        total, count = 0.0, 0
+        total, count = torch.zeros((), dtype=torch.float64, device=self.device), 0
         for graph, target in self._batches("train", shuffle=True):
             optimizer.zero_grad()
             loss = self.loss(self.info, model(graph, graph.ndata["feat"])[: len(target)], target)
-            if not torch.isfinite(loss):
-                return float(loss)
             loss.backward()
             optimizer.step()
-            total += loss.item() * len(target)
+            total += loss.detach().double() * len(target)
             count += len(target)
-        return total / max(count, 1)
+        return float(total) / max(count, 1)
 
     def batches(self, split: str):
         """``[(sampled neighbourhood, targets of its seeds), ...]`` over the split's nodes, in order."""
