@@ -245,8 +245,10 @@ def execute(plan: Plan, force: bool = False, progress: bool = True, detach: bool
     preflight(plan, pending, tasks)
     provenance = {"versions": versions(), "git_commit": git_commit(), "argv": sys.argv}
     threads = settings.threads or launcher.default_threads()
+    share = 0 if settings.threads else launcher.shared_cores()
     labels = {r.run_id: _label(r) for r in open_runs}
-    jobs = [RunJob(r, plan.suite.name, plan.output_dir, provenance, threads, force, labels[r.run_id]) for r in pending]
+    jobs = [RunJob(r, plan.suite.name, plan.output_dir, provenance, threads, force, labels[r.run_id], share)
+            for r in pending]
     watched = {run_id: labels[run_id] for run_id in [j.run.run_id for j in jobs] + sorted(queued)}
     bar = SweepProgress(plan.output_dir, watched, plan.suite.name, enabled=progress and not detach)
     try:

@@ -5,6 +5,7 @@ a local pool worker, a Slurm task or a Ray task): set the thread count, claim th
 A :class:`RunJob` is everything that needs, and is pickled to the worker; a :class:`JobResult`
 is what comes back. Nothing here knows which launcher called it.
 """
+import contextlib
 import os
 import socket
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from typing import Any, Dict, Optional
 from benchmark import claims
 from benchmark.results import ResultStore
 from benchmark.sweep import Run
+from benchmark.thread_share import ThreadShare
 
 
 @dataclass
@@ -25,6 +27,7 @@ class RunJob:
     threads: int
     force: bool = False      # rerun even when a finished record exists
     label: str = ""          # what the progress bar shows for it
+    share_cores: int = 0     # > 0: threads follow this host's cores ÷ its live runs (thread_share)
 
 
 @dataclass
@@ -84,10 +87,16 @@ def run_job(job: RunJob, on_epoch=None) -> JobResult:
 
         def progress(entry):
             claim.update(epoch=entry["epoch"])
+            if share is not None:
+                share.rebalance()
             if on_epoch is not None:
                 on_epoch(entry)
 
-        record = execute_run(job.run, _tasks(), job.suite, job.provenance, progress, job.output_dir)
+        with contextlib.ExitStack() as stack:
+            share = stack.enter_context(ThreadShare(job.share_cores)) if job.share_cores else None
+            record = execute_run(job.run, _tasks(), job.suite, job.provenance, progress, job.output_dir)
+        if share is not None:
+            record["device"] += share.describe()
         record.update(host=socket.gethostname(), pid=os.getpid())
         if record.get("resumed_from_epoch"):
             result.notes.append(f"run {run_id}: resumed from its checkpoint at epoch {record['resumed_from_epoch']}")

@@ -33,6 +33,11 @@ class Launcher:
         """Threads per run when ``threads=0``."""
         return 1
 
+    def shared_cores(self) -> int:
+        """With ``threads=0``: the cores that runs of this host share out among themselves as they
+        start and end (:mod:`benchmark.thread_share`), or 0 when the engine allots them."""
+        return 0
+
     def active(self, run_ids: List[str], output_dir: Path) -> List[str]:
         """Runs this engine already has queued or running (submitted by an earlier invocation)."""
         return []

@@ -42,6 +42,10 @@ class LocalLauncher(Launcher):
         otherwise the cores shared evenly among the workers."""
         return env_threads() or max(1, cores() // self.cfg.workers)
 
+    def shared_cores(self) -> int:
+        """Automatic threads follow the runs of this host (not when OMP_NUM_THREADS says)."""
+        return 0 if env_threads() else cores()
+
     def launch(self, jobs: List[RunJob], progress: SweepProgress, detach: bool = False,
                attach: Optional[List[str]] = None) -> List[JobResult]:
         if self.cfg.workers == 1 or len(jobs) == 1:
