@@ -515,7 +515,9 @@ def test_a_mirror_that_does_not_exist_is_named(tmp_path, monkeypatch):
         _load_tox21(tmp_path / "nowhere", tmp_path / "root")
 
 
-@pytest.mark.parametrize("arg", ["analysis.cap_edges=0", "analysis.rel_threshold=0.5", "analysis.sigmas=[-0.1]"])
+@pytest.mark.parametrize("arg", ["analysis.cap_edges=0", "analysis.rel_threshold=0.5", "analysis.sigmas=[-0.1]",
+                                 "train.max_seconds=-1", "train.batch_size=0", "train.patience=-3",
+                                 "train.checkpoint_every=-1", "train.fanouts=[0]"])
 def test_range_errors_name_the_key_and_its_value(capsys, arg):
     key, value = arg.split("=")
     user_error(capsys, "show", "suite=quickstart", arg, message=f"{key}={value} is out of range")

@@ -3,7 +3,7 @@ command line can check and list the configuration without loading them."""
 from dataclasses import dataclass, field
 from typing import List
 
-from dgl_ma.errors import ConfigError
+from dgl_ma.errors import check_ranges
 
 
 @dataclass
@@ -37,17 +37,19 @@ class TrainConfig:
     checkpoint_seconds: float = 30.0
 
     def __post_init__(self):
-        if self.epochs < 0:
-            raise ConfigError(f"train.epochs must be >= 0, got {self.epochs}.")
-        if self.lr <= 0 or self.weight_decay < 0 or self.min_lr < 0:
-            raise ConfigError("train.lr must be > 0 and train.weight_decay, train.min_lr >= 0.")
-        if self.batch_size < 1 or min(self.patience, self.lr_patience, self.max_seconds, self.diagnostics_every) < 0:
-            raise ConfigError("train.batch_size must be >= 1; train.patience, lr_patience, max_seconds and "
-                              "diagnostics_every >= 0.")
-        if self.checkpoint_every < 0 or self.checkpoint_seconds < 0:
-            raise ConfigError(f"train.checkpoint_every and train.checkpoint_seconds must be >= 0, got "
-                              f"{self.checkpoint_every} and {self.checkpoint_seconds}.")
-        if not 0.0 < self.lr_factor < 1.0:
-            raise ConfigError(f"train.lr_factor must lie in (0, 1), got {self.lr_factor}.")
-        if any(f == 0 or f < -1 for f in self.fanouts):
-            raise ConfigError(f"train.fanouts are edges sampled per node and hop: positive, or -1 for all; got {self.fanouts}.")
+        check_ranges("train", self, [
+            ("epochs", self.epochs >= 0, ">= 0"),
+            ("lr", self.lr > 0, "> 0"),
+            ("weight_decay", self.weight_decay >= 0, ">= 0"),
+            ("min_lr", self.min_lr >= 0, ">= 0"),
+            ("batch_size", self.batch_size >= 1, ">= 1"),
+            ("patience", self.patience >= 0, ">= 0 (0 = no early stopping)"),
+            ("lr_patience", self.lr_patience >= 0, ">= 0 (0 = constant learning rate)"),
+            ("lr_factor", 0.0 < self.lr_factor < 1.0, "in (0, 1)"),
+            ("max_seconds", self.max_seconds >= 0, ">= 0 (0 = no budget)"),
+            ("diagnostics_every", self.diagnostics_every >= 0, ">= 0 (0 = off)"),
+            ("checkpoint_every", self.checkpoint_every >= 0, ">= 0 (0 = no checkpoints)"),
+            ("checkpoint_seconds", self.checkpoint_seconds >= 0, ">= 0"),
+            ("fanouts", all(f > 0 or f == -1 for f in self.fanouts),
+             "edges sampled per node and hop: positive, or -1 for all"),
+        ])
