@@ -21,13 +21,14 @@ from pathlib import Path
 from statistics import median
 
 REPO = Path(__file__).resolve().parent.parent
-# CPU-bound, 12 runs of a few seconds each: a 3-layer GAT on a 3000-node CSBM graph.
+# CPU-bound, 12 runs of about 20 s each: a 3-layer GAT on a 3000-node CSBM graph (long enough that
+# the seconds of start-up, imports in each worker, weigh as little as in a real sweep).
 SWEEP = """
 description: sweep-throughput measurement (12 CPU-bound runs)
 config:
   model: {name: gat, hidden: 16, heads: 4, layers: 3}
   data: {name: csbm, num_nodes: 3000}
-  train: {epochs: 60, patience: 0, lr_patience: 0}
+  train: {epochs: 300, patience: 0, lr_patience: 0}
   seeds: [0, 1, 2, 3, 4, 5]
 grid:
   model.norm: [none, lipschitz]
@@ -63,11 +64,14 @@ def _sweep(folder: Path, out: str, *extra) -> dict:
 
 def throughput(folder: Path) -> None:
     one = _sweep(folder, "w1", "workers=1")
+    single = _sweep(folder, "w1t1", "workers=1", "threads=1")
     two = _sweep(folder, "w2", "workers=2")
     print(f"workers=1 (threads=auto: {os.cpu_count()}): {one['wall']:.1f} s for {one['runs']} runs, "
           f"{one['s_per_epoch']:.4f} s/epoch")
+    print(f"workers=1 threads=1: {single['wall']:.1f} s for {single['runs']} runs, {single['s_per_epoch']:.4f} s/epoch")
     print(f"workers=2 (threads=auto: 1 each): {two['wall']:.1f} s for {two['runs']} runs, {two['s_per_epoch']:.4f} s/epoch")
-    print(f"throughput workers=2 / workers=1: {one['wall'] / two['wall']:.2f}x")
+    print(f"throughput workers=2 / workers=1: {one['wall'] / two['wall']:.2f}x "
+          f"(/ workers=1 threads=1: {single['wall'] / two['wall']:.2f}x)")
 
 
 def side_by_side(folder: Path) -> None:
@@ -88,7 +92,9 @@ def engines(folder: Path) -> None:
     local = _sweep(folder, "local", "workers=2")
     ray = _sweep(folder, "ray", "launcher=ray", "workers=2", "ray.num_cpus=1")
     slurm = _sweep(folder, "slurm", "launcher=slurm", "workers=2", "slurm.mem_gb=1", "slurm.time_min=30")
-    for name, m in (("local", local), ("ray", ray), ("slurm", slurm)):
+    batched = _sweep(folder, "slurm6", "launcher=slurm", "workers=2", "slurm.mem_gb=1", "slurm.time_min=30",
+                     "slurm.runs_per_job=6")
+    for name, m in (("local", local), ("ray", ray), ("slurm", slurm), ("slurm runs_per_job=6", batched)):
         extra = (m["wall"] - local["wall"]) / m["runs"] * 2   # two runs at a time
         print(f"{name}: {m['wall']:.1f} s for {m['runs']} runs ({m['wall'] / local['wall']:.2f}x local), "
               f"overhead per run {extra:+.2f} s")
