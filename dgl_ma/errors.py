@@ -25,7 +25,10 @@ def check_ranges(group: str, config: object, rules) -> None:
     be >= 0 (0 = no budget).``"""
     for name, ok, rule in rules:
         if not ok:
-            raise ConfigError(f"{group}.{name}={getattr(config, name)!r} is out of range: it must be {rule}.")
+            value = getattr(config, name)
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)          # -1 given for a float field reads back as the user wrote it
+            raise ConfigError(f"{group}.{name}={value!r} is out of range: it must be {rule}.")
 
 
 def warn(message: str) -> None:
