@@ -76,6 +76,10 @@ def test_pages_render_without_errors(browser, report_site):
     for path in pages:
         page.goto(path.as_uri())
         page.wait_for_load_state("load")
+        # lazy images (the suite pages' figures) do not delay "load": bring them near the
+        # viewport and wait until each has finished, loaded or broken
+        page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        page.wait_for_function("Array.from(document.images).every(i => i.complete)", timeout=30000)
         broken = page.evaluate("Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)")
         assert not broken, f"{path}: images not shown: {broken}"
         assert page.title().endswith("dgl-ma results")
