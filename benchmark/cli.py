@@ -67,7 +67,7 @@ def cmd_run(ns: argparse.Namespace) -> int:
     if summary.skipped == summary.total:
         print(f"all {summary.total} runs already finished (use --force to rerun them)", file=sys.stderr)
     if ns.detach:
-        print(f"submitted; rerun the same command (without --detach) to follow the sweep and collect its results",
+        print("submitted; rerun the same command (without --detach) to follow the sweep and collect its results",
               file=sys.stderr)
         return 0
     store = ResultStore(plan.output_dir)

@@ -19,7 +19,8 @@ from omegaconf.errors import OmegaConfBaseException
 from dgl_ma.analysis.config import AnalysisConfig
 from dgl_ma.data import DATASETS, DataConfig
 from dgl_ma.errors import ConfigError
-from dgl_ma.models import MODELS, ModelConfig
+from dgl_ma.models import ModelConfig
+from dgl_ma.models.options import model_options, unread_keys
 from dgl_ma.train.config import TrainConfig
 
 
@@ -107,7 +108,7 @@ class RunConfig:
         if not re.fullmatch(r"cpu|cuda(:\d+)?", self.train.device):
             raise ConfigError(f"train.device={self.train.device!r} is not supported: DGL runs on cpu or cuda "
                               f"(cuda:N for the N-th GPU).")
-        MODELS.get(self.model.name).check_config(self.model)
+        model_options(self.model.name).check(self.model)
         if self.data.name not in DATASETS:
             raise ConfigError(DATASETS.unknown_message(self.data.name))
         DATASETS.get(self.data.name).check(self.data)
@@ -263,12 +264,11 @@ IDENTITY_SCHEMA = 2
 def identity(cfg: Mapping[str, Any]) -> Dict[str, Any]:
     """What determines a run's result: the resolved configuration's values that differ from the
     schema defaults, minus :data:`LOCATION_KEYS` and the ``model.*`` keys the model does not read
-    (:func:`dgl_ma.models.base.unread_keys`), tagged with :data:`IDENTITY_SCHEMA`.
+    (:func:`dgl_ma.models.options.unread_keys`), tagged with :data:`IDENTITY_SCHEMA`.
 
     Leaving defaults out means that adding an option whose default keeps the old behaviour does
     not change the ids of existing runs (their records stay "finished"); leaving unread keys out
     means that ``model.kernel=diffusion`` does not rerun an identical gat."""
-    from dgl_ma.models.base import unread_keys  # imports the model classes (torch, DGL): not at start-up
 
     container = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
     flat = flatten(container)

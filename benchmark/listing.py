@@ -10,11 +10,8 @@ from benchmark.leaderboard import METRIC_COLUMNS, METRIC_HELP
 from benchmark.suites import load_suite, suite_names, suites_dir
 from dgl_ma.data import DATASETS
 from dgl_ma.data.registry import SPLIT_SOURCES
-from dgl_ma.layers.bias import EBT_FORMS
 from dgl_ma.models import MODELS
-from dgl_ma.models.base import readers
-from dgl_ma.models.graphit import KERNELS
-from dgl_ma.models.heads import READOUTS
+from dgl_ma.models.options import EBT_FORMS, KERNELS, READOUTS, readers
 
 WIDTH = 100
 

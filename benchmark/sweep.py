@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 from benchmark.config import RunConfig, defaults, identity, merge, to_run_config
 from benchmark.suites import Suite
 from dgl_ma.errors import ConfigError
+from dgl_ma.models.options import readers, unread_keys
 
 
 def stable_hash(obj: Any, length: int = 12) -> str:
@@ -83,7 +84,6 @@ def expand(suite: Suite, overrides: Dict[str, Any]) -> Plan:
     A command-line value for a key of a linked axis (``depth: [{model.layers: 2, train.epochs:
     1000}, ...]``) selects the entries with that value (``model.layers=8`` runs depth 8 with its
     own epochs)."""
-    from dgl_ma.models.base import readers, unread_keys  # the model classes (torch, DGL): not for --help
 
     grid = dict(suite.grid)
     fixed = {}

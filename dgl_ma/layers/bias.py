@@ -32,7 +32,7 @@ import dgl
 import torch
 from torch import nn
 
-EBT_FORMS = ("none", "gnn_ma", "sink")
+from dgl_ma.models.options import EBT_FORMS  # noqa: E402  (the names are declared torch-free)
 
 
 class ExplicitBias(nn.Module):

@@ -1,7 +1,7 @@
-"""The small interface every model follows, building a registered model from its config, and
-which config keys each model reads."""
-from dataclasses import fields
-from typing import Callable, List, Mapping, Tuple
+"""The small interface every model follows and building a registered model from its config.
+Which config keys each model reads and accepts is declared torch-free in
+:mod:`dgl_ma.models.options` (``readers`` and ``unread_keys`` are re-exported here)."""
+from typing import Callable, Tuple
 
 import dgl
 from torch import nn
@@ -9,10 +9,7 @@ from torch import nn
 from dgl_ma.data.task import TaskInfo
 from dgl_ma.models.catalog import MODELS
 from dgl_ma.models.config import ModelConfig
-
-
-# The ModelConfig fields every model reads; each model class adds its own in ``config_keys``.
-COMMON_KEYS = ("name", "layers", "hidden", "heads", "dropout", "readout", "norm")
+from dgl_ma.models.options import COMMON_KEYS, OPTIONS, readers, unread_keys  # noqa: F401  (re-exported)
 
 
 class GraphModel(nn.Module):
@@ -29,7 +26,11 @@ class GraphModel(nn.Module):
 
     @classmethod
     def check_config(cls, cfg: "ModelConfig") -> None:
-        """Raise :class:`ConfigError` for options this model does not support (before any run)."""
+        """Raise :class:`ConfigError` for options this model does not support (before any run).
+        Built-in models are checked by their declaration (:data:`dgl_ma.models.options.OPTIONS`);
+        a model registered from user code may override this."""
+        if cfg.name in OPTIONS:
+            OPTIONS[cfg.name].check(cfg)
 
 
 ModelBuilder = Callable[[ModelConfig, TaskInfo], GraphModel]
@@ -38,23 +39,6 @@ ModelBuilder = Callable[[ModelConfig, TaskInfo], GraphModel]
 def build_model(cfg: ModelConfig, task: TaskInfo) -> GraphModel:
     """Instantiate the registered model ``cfg.name`` for ``task``."""
     return MODELS.get(cfg.name)(cfg, task)
-
-
-def readers(key: str) -> List[str]:
-    """The registered models that read ``ModelConfig`` field ``key``."""
-    return [name for name in MODELS.names() if key in MODELS.get(name).config_keys]
-
-
-def unread_keys(model: Mapping[str, object]) -> List[str]:
-    """The fields of the ``model`` config group (a mapping, e.g. a record's ``config["model"]``)
-    that are set away from their default but not read by model ``model["name"]``: they do not
-    change what is trained. Empty for an unknown model name."""
-    name = model.get("name")
-    if name not in MODELS:
-        return []
-    reads = MODELS.get(name).config_keys
-    return [f.name for f in fields(ModelConfig)
-            if f.name in model and f.name not in reads and model[f.name] != f.default]
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -7,8 +7,8 @@ from torch import nn
 
 from dgl_ma.data.task import TaskInfo
 from dgl_ma.layers.edge_attention import GTLayer
-from dgl_ma.models.base import COMMON_KEYS, GraphModel, ModelConfig
-from dgl_ma.models.graphit import check_norm
+from dgl_ma.models.base import GraphModel, ModelConfig
+from dgl_ma.models.options import OPTIONS
 from dgl_ma.models.heads import TaskHead, edge_encoder, node_encoder
 
 
@@ -25,7 +25,7 @@ class GraphTransformerNet(GraphModel):
     Shapes: ``feat`` ``(N, ·)`` and ``graph.edata['feat']`` → ``(B, out)`` or ``(N, out)``.
     """
 
-    config_keys = COMMON_KEYS + ("input_dropout", "pos_enc", "use_bias", "ebt")
+    config_keys = OPTIONS["gt"].reads
 
     def __init__(self, cfg: ModelConfig, task: TaskInfo):
         super().__init__()
@@ -39,10 +39,6 @@ class GraphTransformerNet(GraphModel):
         self.layers = nn.ModuleList(GTLayer(dim, cfg.heads, cfg.dropout, cfg.norm, cfg.use_bias, cfg.ebt)
                                     for _ in range(cfg.layers))
         self.head = TaskHead(task, dim, cfg.readout)
-
-    @classmethod
-    def check_config(cls, cfg: ModelConfig) -> None:
-        check_norm(cfg)
 
     def prepare_graph(self, graph: dgl.DGLGraph) -> dgl.DGLGraph:
         """Attach the Laplacian PE (when ``pos_enc`` > 0) to a copy; the input is not modified."""

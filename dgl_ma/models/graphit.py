@@ -10,25 +10,17 @@ import torch
 from torch import nn
 
 from dgl_ma.data.task import TaskInfo
-from dgl_ma.errors import ConfigError
-from dgl_ma.models.base import COMMON_KEYS, GraphModel, ModelConfig
+from dgl_ma.models.base import GraphModel, ModelConfig
+from dgl_ma.models.options import OPTIONS
 from dgl_ma.models.full_graph import complete_graph, diffusion_kernel, random_walk_kernel
 from dgl_ma.models.heads import TaskHead, edge_encoder, node_encoder
-from dgl_ma.layers.bias import (EBT_FORMS, FLOOR, ExplicitBias, aggregate, attention_weights, clamped_exp,
+from dgl_ma.layers.bias import (FLOOR, ExplicitBias, aggregate, attention_weights, clamped_exp,
                                max_shifted_exp)
-from dgl_ma.layers.block import BLOCK_NORMS, TransformerBlock
+from dgl_ma.layers.block import TransformerBlock
 from dgl_ma.probes import Probed
 
 KERNELS = {"diffusion": lambda g: diffusion_kernel(g, beta=1.0),                # reference defaults
            "random_walk": lambda g: random_walk_kernel(g, gamma=0.25, steps=16)}
-
-
-def check_norm(cfg: ModelConfig) -> None:
-    """Norm and EBT choices shared by the graph transformers of the MA study."""
-    if cfg.norm not in BLOCK_NORMS:
-        raise ConfigError(f"model.norm={cfg.norm!r} is not available for model {cfg.name!r}; choose one of {', '.join(BLOCK_NORMS)}.")
-    if cfg.ebt not in EBT_FORMS:
-        raise ConfigError(f"model.ebt={cfg.ebt!r} is not an Explicit Bias Term form; choose one of {', '.join(EBT_FORMS)}.")
 
 
 class KernelAttention(Probed, nn.Module):
@@ -103,7 +95,7 @@ class GraphiTNet(GraphModel):
     no kernel, no degree normalisation, separate keys and queries, the clamped exponential."""
 
     full = True
-    config_keys = COMMON_KEYS + ("input_dropout", "kernel", "shared_qk", "use_bias", "ebt")
+    config_keys = OPTIONS["graphit"].reads
 
     def __init__(self, cfg: ModelConfig, task: TaskInfo):
         super().__init__()
@@ -119,12 +111,6 @@ class GraphiTNet(GraphModel):
                              cfg.norm, out_bias=not self.full)
             for _ in range(cfg.layers))
         self.head = TaskHead(task, dim, cfg.readout)
-
-    @classmethod
-    def check_config(cls, cfg: ModelConfig) -> None:
-        check_norm(cfg)
-        if cls.full and cfg.kernel not in KERNELS:
-            raise ConfigError(f"model.kernel={cfg.kernel!r} is not a GraphiT kernel; choose one of {', '.join(KERNELS)}.")
 
     def prepare_graph(self, graph: dgl.DGLGraph) -> dgl.DGLGraph:
         if not self.full:
@@ -154,4 +140,4 @@ class GraphiTNet(GraphModel):
 
 class SparseGraphiTNet(GraphiTNet):
     full = False
-    config_keys = COMMON_KEYS + ("input_dropout", "shared_qk", "use_bias", "ebt")
+    config_keys = OPTIONS["graphit_sparse"].reads

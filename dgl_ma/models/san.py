@@ -11,10 +11,10 @@ import torch
 from torch import nn
 
 from dgl_ma.data.task import TaskInfo
-from dgl_ma.models.base import COMMON_KEYS, GraphModel, ModelConfig
+from dgl_ma.models.base import GraphModel, ModelConfig
+from dgl_ma.models.options import OPTIONS
 from dgl_ma.models.full_graph import complete_graph, normalized_laplacian
 from dgl_ma.layers.block import TransformerBlock
-from dgl_ma.models.graphit import check_norm
 from dgl_ma.models.heads import TaskHead, edge_encoder, node_encoder
 from dgl_ma.layers.bias import ExplicitBias, aggregate, attention_weights, clamped_exp
 from dgl_ma.probes import Probed
@@ -101,7 +101,7 @@ class SANNet(GraphModel):
     projection :math:`E^2`; without edge features, real edges share another one."""
 
     full = True
-    config_keys = COMMON_KEYS + ("input_dropout", "pos_enc", "fake_edge_gamma", "use_bias", "ebt")
+    config_keys = OPTIONS["san"].reads
 
     def __init__(self, cfg: ModelConfig, task: TaskInfo):
         super().__init__()
@@ -119,10 +119,6 @@ class SANNet(GraphModel):
             TransformerBlock(SANAttention(dim, cfg.heads, gamma, cfg.use_bias, self.full, cfg.ebt), dim, cfg.dropout, cfg.norm)
             for _ in range(cfg.layers))
         self.head = TaskHead(task, dim, cfg.readout)
-
-    @classmethod
-    def check_config(cls, cfg: ModelConfig) -> None:
-        check_norm(cfg)
 
     def prepare_graph(self, graph: dgl.DGLGraph) -> dgl.DGLGraph:
         if graph.batch_size > 1:
@@ -164,4 +160,4 @@ class SANNet(GraphModel):
 
 class SparseSANNet(SANNet):
     full = False
-    config_keys = COMMON_KEYS + ("input_dropout", "use_bias", "ebt")
+    config_keys = OPTIONS["san_sparse"].reads

@@ -9,7 +9,7 @@ tasks). Subclasses only say how to build one layer and which attention norms it 
 ``lipschitz_per_head``, handed to the layer), a feature norm applied after each layer
 (``pairnorm``, ``layernorm``), or one of each joined by ``+`` (``lipschitz+layernorm``).
 """
-from typing import List, Optional, Sequence, Tuple
+from typing import Tuple
 
 import dgl
 import torch
@@ -18,31 +18,12 @@ from dgl.nn import GraphConv
 from torch import nn
 
 from dgl_ma.data.task import TaskInfo
-from dgl_ma.errors import ConfigError
 from dgl_ma.layers import GATLayer, GraphTransformerLayer
 from dgl_ma.layers.norms import FEATURE_NORMS
-from dgl_ma.models.base import COMMON_KEYS, GraphModel, ModelConfig
+from dgl_ma.models.base import GraphModel, ModelConfig
+from dgl_ma.models.options import (GAT_ATTENTION_NORMS, OPTIONS, UNIMP_ATTENTION_NORMS,  # noqa: F401
+                                   allowed_norms, split_norm)
 from dgl_ma.models.heads import TaskHead, node_encoder
-
-
-def allowed_norms(attention_norms: Sequence[str]) -> List[str]:
-    """Every valid ``model.norm`` value for a layer type with these attention norms."""
-    singles = ["none", *attention_norms, *FEATURE_NORMS]
-    return singles + [f"{a}+{f}" for a in attention_norms for f in FEATURE_NORMS]
-
-
-def split_norm(norm: str, model: str, attention_norms: Sequence[str]) -> Tuple[str, Optional[str]]:
-    """``"lipschitz+layernorm"`` → ``("lipschitz", "layernorm")``; ``"none"`` → ``("none", None)``."""
-    valid = allowed_norms(attention_norms)
-    if norm not in valid:
-        raise ConfigError(f"model.norm={norm!r} is not available for model {model!r}; choose one of {', '.join(valid)}.")
-    attention, feature = "none", None
-    for part in norm.split("+"):
-        if part in attention_norms:
-            attention = part
-        elif part in FEATURE_NORMS:
-            feature = part
-    return attention, feature
 
 
 class StackNet(GraphModel):
@@ -53,7 +34,7 @@ class StackNet(GraphModel):
 
     attention_norms: Tuple[str, ...] = ()
     self_loops = True
-    config_keys = COMMON_KEYS + ("residual",)
+    config_keys = OPTIONS["gcn"].reads
 
     def __init__(self, cfg: ModelConfig, task: TaskInfo):
         super().__init__()
@@ -69,10 +50,6 @@ class StackNet(GraphModel):
             self.feature_norms = nn.ModuleList(FEATURE_NORMS[feature_norm](width) for _ in range(cfg.layers))
         self.residual = cfg.residual
         self.head = TaskHead(task, width, cfg.readout)
-
-    @classmethod
-    def check_config(cls, cfg: ModelConfig) -> None:
-        split_norm(cfg.norm, cfg.name, cls.attention_norms)
 
     def make_layer(self, in_dim: int, cfg: ModelConfig, attention_norm: str) -> nn.Module:
         raise NotImplementedError
@@ -101,8 +78,8 @@ class StackNet(GraphModel):
 class GATNet(StackNet):
     """:class:`StackNet` of :class:`dgl_ma.layers.GATLayer` (heads concatenated)."""
 
-    attention_norms = ("lipschitz", "lipschitz_per_head")
-    config_keys = StackNet.config_keys + ("attn_dropout",)
+    attention_norms = GAT_ATTENTION_NORMS
+    config_keys = OPTIONS["gat"].reads
 
     def make_layer(self, in_dim, cfg, attention_norm):
         return GATLayer(in_dim, cfg.hidden, cfg.heads, attn_drop=cfg.attn_dropout, attention_norm=attention_norm)
@@ -112,9 +89,9 @@ class UniMPNet(StackNet):
     """:class:`StackNet` of :class:`dgl_ma.layers.GraphTransformerLayer`; attention over the
     graph's edges only (the root weight carries the node itself, no self-loops added)."""
 
-    attention_norms = ("lipschitz",)
+    attention_norms = UNIMP_ATTENTION_NORMS
     self_loops = False
-    config_keys = StackNet.config_keys + ("attn_dropout",)
+    config_keys = OPTIONS["unimp"].reads
 
     def make_layer(self, in_dim, cfg, attention_norm):
         return GraphTransformerLayer(in_dim, cfg.hidden, cfg.heads, attn_drop=cfg.attn_dropout,
