@@ -1,7 +1,7 @@
 """Automatic threads on a shared workstation: the cores divided among the runs of this host.
 
 With ``threads=0`` (the default) and ``launcher=local``, every run process registers itself in a
-per-user folder of this host's temporary directory while it trains, and before each epoch (at
+per-user folder of this host's temporary directory (``$TMPDIR/dgl-ma-<uid>/running``) while it trains, and before each epoch (at
 most every :data:`CHECK_SECONDS`) sets its torch/OpenMP threads to ``cores ÷ live runs`` (at
 least 1). A second sweep started beside a first one therefore makes both drop to one thread each
 on a 2-core machine instead of running four busy-waiting threads on two cores (5× slower per
@@ -11,7 +11,6 @@ A registration is a file named ``<pid>-<process start time>``; an entry whose pr
 (or whose pid was reused) is ignored and removed. Explicit ``threads=N``, ``OMP_NUM_THREADS``
 in the environment, Slurm and Ray (whose allocations say the cores) do not use this.
 """
-import getpass
 import os
 import tempfile
 import time
@@ -24,7 +23,7 @@ CHECK_SECONDS = 2.0
 
 
 def registry() -> Path:
-    return Path(tempfile.gettempdir()) / f"dgl-ma-{getpass.getuser()}" / "running"
+    return Path(tempfile.gettempdir()) / f"dgl-ma-{os.getuid()}" / "running"   # uid: no passwd entry needed
 
 
 def _alive(entry: Path) -> bool:
