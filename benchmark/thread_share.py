@@ -1,4 +1,5 @@
-"""Automatic threads on a shared workstation: the cores divided among the runs of this host.
+"""Threads of a run's process (:func:`configure_threads`) and automatic threads on a shared
+workstation: the cores divided among the runs of this host.
 
 With ``threads=0`` (the default) and ``launcher=local``, every run process registers itself in a
 per-user folder of this host's temporary directory (``$TMPDIR/dgl-ma-<uid>/running``) while it trains, and before each epoch (at
@@ -20,6 +21,17 @@ from typing import Optional, Set
 import psutil
 
 CHECK_SECONDS = 2.0
+
+
+def configure_threads(threads: int) -> None:
+    """torch/OpenMP threads of this process (``threads`` >= 1). The environment variables reach
+    libraries that read them at import (set before torch is imported in a spawned worker)."""
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    import torch
+
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
 
 
 def registry() -> Path:
@@ -97,11 +109,7 @@ class ThreadShare:
         return torch.get_num_threads()
 
     def _set(self, threads: int) -> None:
-        import torch
-
-        if threads != torch.get_num_threads():
-            torch.set_num_threads(threads)
-            os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
+        configure_threads(threads)
         self.used.add(threads)
 
     def describe(self) -> str:

@@ -15,7 +15,7 @@ from typing import Any, Dict, Optional
 from benchmark import claims
 from benchmark.results import ResultStore
 from benchmark.sweep import Run
-from benchmark.thread_share import ThreadShare
+from benchmark.thread_share import ThreadShare, configure_threads
 
 
 @dataclass
@@ -37,17 +37,6 @@ class JobResult:
     status: Optional[str] = None       # the record's status when executed here
     message: Optional[str] = None
     notes: list = field(default_factory=list)   # takeovers, resumes, write failures: shown to the user
-
-
-def configure_threads(threads: int) -> None:
-    """torch/OpenMP threads of this process (``threads`` >= 1). The environment variables reach
-    libraries that read them at import (set before torch is imported in a spawned worker)."""
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(threads)
-    import torch
-
-    if torch.get_num_threads() != threads:
-        torch.set_num_threads(threads)
 
 
 _TASKS = None   # this process's dataset cache (a worker keeps its datasets across runs)

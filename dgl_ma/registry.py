@@ -30,6 +30,12 @@ class _Declared(str):
     """An entry not imported yet: its ``"module:attribute"`` path."""
 
 
+def import_target(path: str):
+    """The attribute a ``"package.module:attribute"`` path names (importing its module)."""
+    module, _, attribute = path.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
 class Registry(Generic[T]):
     def __init__(self, kind: str):
         self.kind = kind
@@ -60,8 +66,7 @@ class Registry(Generic[T]):
             raise ConfigError(self.unknown_message(name))
         obj, description = self._entries[name]
         if isinstance(obj, _Declared):
-            module, _, attribute = obj.partition(":")
-            obj = getattr(importlib.import_module(module), attribute)
+            obj = import_target(obj)
             self._entries[name] = (obj, description)
         return obj
 

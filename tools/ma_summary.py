@@ -30,9 +30,7 @@ def table(root: Path) -> pd.DataFrame:
                 continue
             row = {"dataset": dataset, "variant": variant(record["config"]), "model": record["config"]["model"]["name"],
                    "seed": record["seed"]}
-            row.update({c: METRIC_COLUMNS[c][0](record) for c in COLUMNS if c != "test"})
-            row["test"] = next(iter(record["test"].values())) if isinstance(record.get("test"), dict) else record.get("test")
-            row["epochs"] = len(record.get("history") or []) - 1
+            row.update({c: METRIC_COLUMNS[c][0](record) for c in COLUMNS + ["epochs"]})
             rows.append(row)
     frame = pd.DataFrame(rows)
     frame["growth"] = frame["ma_max_ratio"] / frame["ma_base_max_ratio"]

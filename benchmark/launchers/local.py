@@ -11,7 +11,8 @@ from typing import List, Optional
 
 from benchmark.launchers import Launcher, cores, env_threads
 from benchmark.progress import SweepProgress
-from benchmark.worker import JobResult, RunJob, configure_threads, run_job
+from benchmark.thread_share import configure_threads
+from benchmark.worker import JobResult, RunJob, run_job
 
 
 def _stop_worker(signum, frame):

@@ -4,12 +4,11 @@ Imports neither torch nor DGL: the built-in datasets are declared below with the
 their loader, whose module is imported when the dataset is first loaded.
 """
 import dataclasses
-import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Optional, Tuple, Union
 
 from dgl_ma.errors import ConfigError
-from dgl_ma.registry import Registry
+from dgl_ma.registry import Registry, import_target
 
 if TYPE_CHECKING:
     from dgl_ma.data.task import GraphTask, NodeTask
@@ -96,10 +95,7 @@ class DatasetSpec:
                                   f"train/val/test splits).")
 
     def loader(self) -> Callable[[DataConfig, int], "Task"]:
-        if isinstance(self.load, str):
-            module, _, name = self.load.partition(":")
-            return getattr(importlib.import_module(module), name)
-        return self.load
+        return import_target(self.load) if isinstance(self.load, str) else self.load
 
 
 DATASETS: Registry[DatasetSpec] = Registry("dataset")
