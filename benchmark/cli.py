@@ -32,6 +32,7 @@ EXAMPLES = """examples:
   python -m benchmark plot suite=deep_gat_quick where=model.name=gat
   python -m benchmark export suite=quickstart format=parquet
   python -m benchmark compare suite=deep_gat a=model.norm=lipschitz b=model.norm=none by=data.name by=model.layers
+  python -m benchmark verdicts suite=deep_gat output.dir=studies
   python -m benchmark report site=results/site
 """
 
@@ -312,15 +313,39 @@ def cmd_compare(ns: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_report(ns: argparse.Namespace) -> int:
+def cmd_verdicts(ns: argparse.Namespace) -> int:
+    suites, rest = _suites_arg(ns.overrides)
+    overrides = parse_overrides(rest)
+    out_dir = Path(str(overrides.pop("output.dir", "results")))
+    fmt = str(overrides.pop("format", "github"))
+    if overrides:
+        raise ConfigError(f"verdicts takes suite=, output.dir= and format= only; got {', '.join(overrides)}.")
+    leaderboard.check_format(fmt)
+    from benchmark import verdicts  # scipy.stats only when judging
+
+    text, written = verdicts.run(suites, out_dir, fmt)
+    print(text)
+    for path in written:
+        print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+def _suites_arg(args: List[str]) -> Tuple[List[str], List[str]]:
+    """suite= may repeat or hold a list: (the suite names, the other arguments)."""
     suites: List[str] = []
     rest = []
-    for arg in ns.overrides:  # suite= may repeat, or hold a list
+    for arg in args:
         if arg.partition("=")[0].strip() == "suite":
             parsed = parse_overrides([arg])["suite"]
-            suites += [Path(str(v)).stem for v in (parsed if isinstance(parsed, list) else [parsed])]
+            suites += [str(v) for v in (parsed if isinstance(parsed, list) else [parsed])]
         else:
             rest.append(arg)
+    return suites, rest
+
+
+def cmd_report(ns: argparse.Namespace) -> int:
+    names, rest = _suites_arg(ns.overrides)
+    suites = [Path(name).stem for name in names]
     overrides = parse_overrides(rest)
     out_dir = Path(str(overrides.pop("output.dir", "results")))
     site = Path(str(overrides.pop("site", out_dir / "site")))
@@ -403,6 +428,14 @@ def build_parser() -> argparse.ArgumentParser:
                                         "records=false leaves out the copies of the raw records")
     report.add_argument("overrides", nargs="*", metavar="key=value")
     report.set_defaults(func=cmd_report)
+    judge = sub.add_parser("verdicts", help="answer the papers' claims a suite lists, with statistics and a verdict",
+                           description="verdicts [suite=NAME ...] [output.dir=PATH] [format=github|latex|csv]: for "
+                                       "each claim in the suites' claims: sections (default: every suite that has "
+                                       "one), the compare statistics per group, a verdict, the budget and how much "
+                                       "of the study has finished; also writes <output.dir>/<suite>/tables/"
+                                       "verdicts.md and .csv, which the report shows first")
+    judge.add_argument("overrides", nargs="*", metavar="key=value")
+    judge.set_defaults(func=cmd_verdicts)
     return parser
 
 

@@ -159,12 +159,12 @@ def select(records: List[Dict[str, Any]], selection: Dict[str, Any], label: str,
 Unit = Tuple[Any, ...]
 
 
-def _unit(record: Dict[str, Any]) -> Unit:
+def unit_of(record: Dict[str, Any]) -> Unit:
     flat = flat_config(record)
     return (record["seed"], *[flat.get(k) for k in UNIT_KEYS])
 
 
-def _one_configuration(runs: List[Dict[str, Any]], label: str, group: Dict[str, Any]) -> None:
+def check_one_configuration(runs: List[Dict[str, Any]], label: str, group: Dict[str, Any]) -> None:
     """A side of one group must be one configuration (seeds and folds aside), or pairing by seed is ambiguous."""
     if len({group_key(r, over=UNIT_KEYS) for r in runs}) <= 1:
         return
@@ -270,8 +270,8 @@ def verdict(row: Row, alpha: float) -> str:
 
 def _row(request: Request, group: Dict[str, Any], a_runs: List[Dict[str, Any]], b_runs: List[Dict[str, Any]]) -> Row:
     """One group's statistics from its A and B records (finished runs with a value of the metric)."""
-    _one_configuration(a_runs, "A", group)
-    _one_configuration(b_runs, "B", group)
+    check_one_configuration(a_runs, "A", group)
+    check_one_configuration(b_runs, "B", group)
     described = [r["metric"] for r in a_runs + b_runs if "metric" in r]
     from_record = METRIC_COLUMNS[request.metric][1] == "metric"   # test/val: the dataset's own metric
     names = {m.get("name") for m in described}
@@ -281,7 +281,7 @@ def _row(request: Request, group: Dict[str, Any], a_runs: List[Dict[str, Any]], 
     metric = described[0] if described else {}
     values = []
     for runs in (a_runs, b_runs):
-        ok = [(_unit(r), METRIC_COLUMNS[request.metric][0](r)) for r in runs if r["status"] == "ok"]
+        ok = [(unit_of(r), METRIC_COLUMNS[request.metric][0](r)) for r in runs if r["status"] == "ok"]
         values.append({unit: float(v) for unit, v in ok if v is not None and not math.isnan(v)})
     row = Row(group=group, metric_name=metric.get("name", "?") if from_record else request.metric,
               higher=higher_is_better(request.metric, metric), a=Stat.of([]), b=Stat.of([]),
@@ -322,11 +322,11 @@ def compare(records: List[Dict[str, Any]], request: Request) -> List[Row]:
     return rows
 
 
-def _num(x: float, digits: int = 4) -> str:
+def fmt_num(x: float, digits: int = 4) -> str:
     return "—" if x is None or math.isnan(x) else f"{x:.{digits}g}"
 
 
-def _n(row: Row) -> str:
+def fmt_n(row: Row) -> str:
     return f"{row.pairs} pairs" if row.pairs else f"{row.a.n} / {row.b.n}"
 
 
@@ -359,10 +359,10 @@ def table(rows: List[Row], request: Request, fmt: Optional[str] = None) -> str:
     body = []
     for r in rows:
         line = [_show(v) for v in r.group.values()]
-        line += [r.a.text(), r.b.text(), _n(r), _num(r.diff), f"[{_num(r.ci[0])}, {_num(r.ci[1])}]",
-                 f"{r.effect_name} = {_num(r.effect, 3)}" if r.effect_name else "—", r.test,
-                 f"{_num(r.statistic, 3)} ({_num(r.df, 3)})" if r.test != "—" else "—",
-                 _num(r.p, 3), _num(r.p_holm, 3), _num(r.p_wilcoxon_holm, 3), r.verdict]
+        line += [r.a.text(), r.b.text(), fmt_n(r), fmt_num(r.diff), f"[{fmt_num(r.ci[0])}, {fmt_num(r.ci[1])}]",
+                 f"{r.effect_name} = {fmt_num(r.effect, 3)}" if r.effect_name else "—", r.test,
+                 f"{fmt_num(r.statistic, 3)} ({fmt_num(r.df, 3)})" if r.test != "—" else "—",
+                 fmt_num(r.p, 3), fmt_num(r.p_holm, 3), fmt_num(r.p_wilcoxon_holm, 3), r.verdict]
         body.append(line + ([f"{r.diverged[0]} / {r.diverged[1]}"] if show_diverged else []))
     text = tabulate(body, headers=header, tablefmt=FORMATS[fmt], disable_numparse=True)
     if fmt == "latex":

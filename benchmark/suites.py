@@ -1,6 +1,6 @@
 """Suite definitions: YAML files in ``suites/`` (or any path given as ``suite=path.yaml``).
 
-A suite file has four top-level keys::
+A suite file has these top-level keys (``claims`` optional, see :mod:`benchmark.paper_claims`)::
 
     description: one line shown by `python -m benchmark list`
     config:        # overrides of the defaults, nested like the schema
@@ -19,6 +19,8 @@ A suite file has four top-level keys::
       metrics: [test, val]   # first one sorts the table; see benchmark.leaderboard.METRIC_COLUMNS
       aggregate_over: [data.fold]   # optional: keys averaged like seeds (cross-validation folds)
       pivot: [model.layers]         # optional: pivot views (that key's values as columns) in the report
+    claims:        # optional: the papers' claims these runs test, for `python -m benchmark verdicts`
+      - {name: ln-deep, claim: ..., a: {model.norm: lipschitz}, b: {model.norm: none}, by: [model.layers]}
 """
 import os
 from dataclasses import dataclass, field
@@ -31,7 +33,7 @@ from benchmark.config import check_key, flatten
 from dgl_ma.errors import ConfigError, warn
 
 SUITES_ENV = "DGL_MA_SUITES"
-SUITE_KEYS = ("description", "config", "grid", "leaderboard")
+SUITE_KEYS = ("description", "config", "grid", "leaderboard", "claims")
 LEADERBOARD_KEYS = ("metrics", "aggregate_over", "pivot")
 
 
@@ -46,6 +48,7 @@ class Suite:
     metrics: List[str] = field(default_factory=lambda: ["test", "val"])
     aggregate_over: List[str] = field(default_factory=list)
     pivot: List[str] = field(default_factory=list)          # keys the report shows as pivot views
+    claims: List[Any] = field(default_factory=list)         # benchmark.paper_claims.PaperClaim
 
 
 def suites_dir() -> Path:
@@ -119,6 +122,10 @@ def load_suite(name: str) -> Suite:
     for key in pivots:
         check_key(key)
         suite.pivot.append(key)
+    if raw.get("claims") is not None:
+        from benchmark.paper_claims import parse_claims
+
+        suite.claims = parse_claims(raw["claims"], path)
     return suite
 
 

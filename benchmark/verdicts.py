@@ -1,0 +1,265 @@
+"""``python -m benchmark verdicts``: each published claim a suite lists (its ``claims:`` section,
+:mod:`benchmark.paper_claims`) answered from the suite's records, with the statistics of
+``compare`` (:mod:`benchmark.compare`: paired t / Wilcoxon on seed pairs, else Welch; bootstrap
+95 % CI; Holm across the groups of one claim).
+
+A claim's rows are its groups (``by``, restricted to ``groups``). The claim's verdict counts the
+groups whose row verdict is the one that ``supports`` it: *supported* (all), *supported in k of
+m groups*, *contradicted* (none, and some significant the other way), *not shown* (no significant
+difference) or *too few seeds*. Only finished runs count; when the claim's study (its ``run``
+invocations) is not finished the verdict says how many of its runs are, and a claim without any
+run yet says *not run*.
+"""
+import csv
+import io
+import json
+import math
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+from tabulate import tabulate
+
+from benchmark import compare
+from benchmark.compare import Row, flat_config, group_statistics, holm, verdict
+from benchmark.leaderboard import FORMATS, METRIC_COLUMNS, Stat, _column_name, higher_is_better
+from benchmark.paper_claims import PaperClaim
+from benchmark.results import ResultStore
+from benchmark.suites import Suite, load_suite, suite_names
+from benchmark.sweep import expand
+from dgl_ma.errors import UserError
+
+SIGNIFICANT = ("A better", "B better", "A higher", "B higher")   # compare's verdicts of a significant row
+Values = Dict[Tuple[Any, ...], float]   # (seed, fold) -> value
+
+
+@dataclass
+class ClaimResult:
+    suite: str
+    claim: PaperClaim
+    rows: List[Row] = field(default_factory=list)
+    finished: int = 0
+    planned: int = 0
+    budget: str = ""          # what the runs behind the rows had (epochs, time limit)
+    verdict: str = "not run"
+
+
+def _value(record: Dict[str, Any], column: str) -> Optional[float]:
+    try:
+        value = METRIC_COLUMNS[column][0](record)
+    except (KeyError, TypeError):
+        return None
+    return None if value is None or math.isnan(value) else float(value)
+
+
+def _side(runs: List[Dict[str, Any]], claim: PaperClaim, column: str, label: str,
+          group: Dict[str, Any]) -> Values:
+    """Unit -> value of ``column`` over the finished runs of one side of one group; with a
+    ``contrast`` the value at its first value minus at its second, per unit."""
+    ok = [r for r in runs if r["status"] == "ok"]
+    if claim.contrast is None:
+        compare.check_one_configuration(runs, label, group)
+        pairs = [(compare.unit_of(r), _value(r, column)) for r in ok]
+        return {u: v for u, v in pairs if v is not None}
+    key, (first, second) = next(iter(claim.contrast.items()))
+    ends = []
+    for end in (first, second):
+        chosen = [r for r in runs if flat_config(r).get(key) == end]
+        compare.check_one_configuration(chosen, f"{label} ({key}={end})", group)
+        ends.append({compare.unit_of(r): _value(r, column) for r in chosen if r["status"] == "ok"})
+    return {u: ends[0][u] - ends[1][u] for u in set(ends[0]) & set(ends[1])
+            if ends[0][u] is not None and ends[1][u] is not None}
+
+
+def _budget(runs: List[Dict[str, Any]]) -> str:
+    epochs = [r["epochs_run"] for r in runs if r["status"] == "ok" and isinstance(r.get("epochs_run"), int)]
+    if not epochs:
+        return "—"
+    low, high = min(epochs), max(epochs)
+    text = f"{low} epoch{'s' if low != 1 else ''}" if low == high else f"{low}–{high} epochs (median {statistics.median(epochs):g})"
+    limits = {flat_config(r).get("train.max_seconds") for r in runs}
+    limits.discard(None)
+    limits.discard(0)
+    limits.discard(0.0)
+    return text + (f", ≤ {'/'.join(f'{s:g}' for s in sorted(limits))} s of training" if limits else "")
+
+
+def _study(suite: Suite, claim: PaperClaim, out_dir: Path) -> Tuple[int, int]:
+    """(finished, planned) runs of the claim's ``run`` invocations."""
+    planned = set()
+    for overrides in claim.run_overrides():
+        planned |= {r.run_id for r in expand(suite, {**overrides, "output.dir": str(out_dir)}).runs}
+    store = ResultStore(out_dir / suite.name)
+    return sum(store.is_finished(run_id) for run_id in planned), len(planned)
+
+
+def agrees(supports: str, row: Row) -> Optional[bool]:
+    """Whether a row's significant difference is the one ``supports`` names (None: not significant).
+    "better" reads the metric's direction (a column without one: "better" = higher)."""
+    if row.verdict not in SIGNIFICANT:
+        return None
+    if supports == "differs":
+        return True
+    a_higher = row.diff > 0
+    if supports.endswith("better") and row.higher is False:
+        a_higher = not a_higher
+    return a_higher == supports.startswith("A")
+
+
+def _claim_verdict(claim: PaperClaim, rows: List[Row]) -> str:
+    tested = [r for r in rows if r.test != "—"]
+    if not rows:
+        return "not run"
+    if not tested:
+        return "too few seeds"
+    answers = [agrees(claim.supports, r) for r in tested]
+    support, against = answers.count(True), answers.count(False)
+    if support == len(tested):
+        return "supported"
+    if support:
+        return f"supported in {support} of {len(tested)} groups"
+    return "contradicted" if against else "not shown (no significant difference)"
+
+
+def judge(suite: Suite, claim: PaperClaim, records: List[Dict[str, Any]], out_dir: Path,
+          alpha: float = compare.ALPHA) -> ClaimResult:
+    """The rows and verdict of one claim from the suite's records."""
+    result = ClaimResult(suite.name, claim)
+    result.finished, result.planned = _study(suite, claim, out_dir)
+    folder = out_dir / suite.name
+    try:
+        a_runs = compare.select(records, claim.a, "a", folder) if records else []
+        b_runs = compare.select(records, claim.b, "b", folder) if records and claim.b else []
+    except UserError:
+        a_runs, b_runs = [], []       # nothing of this claim has run yet
+    if not a_runs or (claim.b and not b_runs):
+        return result
+    if {r["run_id"] for r in a_runs} & {r["run_id"] for r in b_runs}:
+        raise UserError(f"Claim {claim.name} of suite {suite.name}: its a: and b: select some of the same runs; add "
+                        f"the key that tells them apart to both (suite file {suite.path}).")
+    keys = [k for k in claim.by if not claim.contrast or k not in claim.contrast]
+    groups: Dict[str, Tuple[Dict[str, Any], List, List]] = {}
+    for side, runs in ((1, a_runs), (2, b_runs)):
+        for record in runs:
+            flat = flat_config(record)
+            group = {k: flat.get(k) for k in keys}
+            if all(group.get(k, flat.get(k)) in values for k, values in claim.groups.items()):
+                groups.setdefault(json.dumps(group, sort_keys=True, default=str), (group, [], []))[side].append(record)
+    metric = next((r["metric"] for r in a_runs if "metric" in r), {})
+    higher = None if claim.contrast else higher_is_better(claim.metric, metric)
+    from_record = METRIC_COLUMNS[claim.metric][1] == "metric"
+    for group, a_group, b_group in sorted(groups.values(), key=lambda g: [(str(type(v)), v) for v in g[0].values()]):
+        a_values = _side(a_group, claim, claim.metric, "A", group)
+        if claim.b_metric:
+            b_values = _side(a_group, claim, claim.b_metric, "A", group)
+        elif claim.b_value is not None:
+            b_values = {unit: float(claim.b_value) for unit in a_values}
+        else:
+            b_values = _side(b_group, claim, claim.metric, "B", group)
+        row = Row(group=group, metric_name=metric.get("name", "?") if from_record else claim.metric, higher=higher,
+                  a=Stat.of([]), b=Stat.of([]))
+        result.rows.append(group_statistics(row, a_values, b_values))
+    for row, adjusted in zip(result.rows, holm([r.p for r in result.rows])):
+        row.p_holm = adjusted
+    for row, adjusted in zip(result.rows, holm([r.p_wilcoxon for r in result.rows])):
+        row.p_wilcoxon_holm = adjusted
+    for row in result.rows:
+        row.verdict = verdict(row, alpha)
+    result.budget = _budget(a_runs + b_runs)
+    result.verdict = _claim_verdict(claim, result.rows)
+    return result
+
+
+def _status(result: ClaimResult) -> str:
+    if result.planned and result.finished < result.planned:
+        return f"{result.verdict} — study {result.finished} of {result.planned} runs finished"
+    return result.verdict
+
+
+def sides(claim: PaperClaim) -> str:
+    """What A and B are, short: ``norm=lipschitz vs none — final_test``; ``ma_max_ratio vs 1000``."""
+    if claim.b_metric or claim.b_value is not None:
+        other = claim.b_metric or f"{claim.b_value:g}"
+        text = f"{claim.metric} vs {other}"
+    else:
+        keys = [k for k in claim.a if claim.b.get(k, object()) != claim.a[k]] + [k for k in claim.b if k not in claim.a]
+        show = lambda sel: ",".join(f"{k.split('.')[-1]}={sel[k]}" if len(keys) > 1 else str(sel[k])  # noqa: E731
+                                    for k in keys if k in sel)
+        prefix = f"{keys[0].split('.')[-1]}=" if len(keys) == 1 else ""
+        text = f"{prefix}{show(claim.a)} vs {show(claim.b)} — {claim.metric}"
+    if claim.contrast:
+        key, (first, second) = next(iter(claim.contrast.items()))
+        text += f" at {key.split('.')[-1]}={first} minus at {second}"
+    return text
+
+
+def table(results: List[ClaimResult], fmt: str = "github") -> str:
+    """One line per group of each claim (the claim's cells on its first line), the commands below."""
+    if fmt == "csv":
+        return csv_table(results)
+    header = ["claim", "A vs B", "group", "A", "B", "n", "A − B [95 % CI]", "test, p Holm", "group verdict",
+              "verdict", "budget here / paper", "command"]
+    body, commands = [], []
+    for result in results:
+        claim = result.claim
+        refs = []
+        for command in claim.commands(result.suite):
+            if command not in commands:
+                commands.append(command)
+            refs.append(f"[{commands.index(command) + 1}]")
+        head = [f"{claim.name}: {claim.claim}" + (f" ({claim.source})" if claim.source else ""), sides(claim)]
+        tail = [_status(result), f"{result.budget or '—'} / {claim.paper_budget or '—'}", " ".join(refs)]
+        for i, row in enumerate(result.rows or [None]):
+            cells = ["—"] * 7 if row is None else [
+                ",".join(f"{_column_name(k)}={v}" for k, v in row.group.items()) or "all",
+                row.a.text(), row.b.text(), compare.fmt_n(row),
+                f"{compare.fmt_num(row.diff)} [{compare.fmt_num(row.ci[0])}, {compare.fmt_num(row.ci[1])}]",
+                f"{row.test}, {compare.fmt_num(row.p_holm, 3)}", row.verdict]
+            body.append((head if i == 0 else ["", ""]) + cells + (tail if i == 0 else ["", "", ""]))
+    text = tabulate(body, headers=header, tablefmt=FORMATS[fmt], disable_numparse=True)
+    notes = "\n".join(f"[{i}] `{c}`" for i, c in enumerate(commands, 1))
+    return (f"# Verdicts\n\n{text}\n\nA, B: mean ± std over the runs the test used (n: seed pairs, else runs of "
+            f"A / B). Tests as in `compare`; p Holm adjusted across the groups of one claim; α = {compare.ALPHA:g}. "
+            f"Only finished runs count.\n\n{notes}")
+
+
+def csv_table(results: List[ClaimResult]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["suite", "claim", "group", "metric", "mean_a", "std_a", "n_a", "mean_b", "std_b", "n_b",
+                     "pairs", "diff", "ci_low", "ci_high", "test", "p", "p_holm", "p_wilcoxon_holm",
+                     "group_verdict", "verdict", "finished", "planned", "budget"])
+    for result in results:
+        for row in result.rows or [None]:
+            numbers = [""] * 17 if row is None else [
+                json.dumps(row.group), row.metric_name, row.a.mean, row.a.std, row.a.n, row.b.mean, row.b.std,
+                row.b.n, row.pairs, row.diff, *row.ci, row.test, row.p, row.p_holm, row.p_wilcoxon_holm, row.verdict]
+            writer.writerow([result.suite, result.claim.name, *numbers, result.verdict, result.finished,
+                             result.planned, result.budget])
+    return out.getvalue().rstrip("\n")
+
+
+def run(suite_names_given: List[str], out_dir: Path, fmt: str = "github") -> Tuple[str, List[Path]]:
+    """The verdicts of the named suites (default: every suite with claims); writes each suite's
+    ``tables/verdicts.md`` and ``.csv`` under ``out_dir``, where the report shows them first."""
+    suites = [load_suite(n) for n in suite_names_given] or [s for s in map(load_suite, suite_names()) if s.claims]
+    without = [s.name for s in suites if not s.claims]
+    if without:
+        raise UserError(f"The suite(s) {', '.join(without)} list no claims (no claims: section); suites with claims: "
+                        f"{', '.join(n for n in suite_names() if load_suite(n).claims) or 'none'}.")
+    results, written = [], []
+    for suite in suites:
+        records = ResultStore(out_dir / suite.name).records()
+        mine = [judge(suite, claim, records, out_dir) for claim in suite.claims]
+        results += mine
+        folder = out_dir / suite.name / "tables"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "verdicts.md").write_text(table(mine, "github") + "\n")
+            (folder / "verdicts.csv").write_text(csv_table(mine) + "\n")
+        except OSError as err:
+            raise UserError(f"Cannot write the verdict tables to {folder} ({err}). "
+                            f"Pass output.dir= with a folder you can write to.") from None
+        written += [folder / "verdicts.md", folder / "verdicts.csv"]
+    return table(results, fmt), written
