@@ -7,7 +7,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Optional, Tuple, Union
 
-from dgl_ma.errors import ConfigError
+from dgl_ma.errors import ConfigError, check_ranges
 from dgl_ma.registry import Registry, import_target
 
 if TYPE_CHECKING:
@@ -51,21 +51,15 @@ class DataConfig:
     subset: int = 0
 
     def __post_init__(self):
-        if self.num_nodes < 10 or self.num_graphs < 10:
-            raise ConfigError(
-                f"data.num_nodes and data.num_graphs must be at least 10, got {self.num_nodes} and {self.num_graphs}."
-            )
-        if not 0.0 <= self.missing_rate <= 100.0:
-            raise ConfigError(f"data.missing_rate is a percentage and must lie in [0, 100], got {self.missing_rate}.")
-        if self.ring_size < 4:
-            raise ConfigError(f"data.ring_size must be at least 4, got {self.ring_size}.")
-        if not 1 <= self.tree_depth <= 8:
-            raise ConfigError(f"data.tree_depth must lie between 1 and 8, got {self.tree_depth}.")
-        if self.subset < 0:
-            raise ConfigError(f"data.subset must be >= 0 (0 keeps every graph), got {self.subset}.")
-        if not 0 <= self.fold < NUM_FOLDS:
-            raise ConfigError(f"data.fold selects one of the {NUM_FOLDS} cross-validation folds and must lie in "
-                              f"0..{NUM_FOLDS - 1}, got {self.fold}.")
+        check_ranges("data", self, [
+            ("num_nodes", self.num_nodes >= 10, "at least 10"),
+            ("num_graphs", self.num_graphs >= 10, "at least 10"),
+            ("missing_rate", 0.0 <= self.missing_rate <= 100.0, "a percentage in [0, 100]"),
+            ("ring_size", self.ring_size >= 4, "at least 4"),
+            ("tree_depth", 1 <= self.tree_depth <= 8, "between 1 and 8"),
+            ("subset", self.subset >= 0, ">= 0 (0 keeps every graph)"),
+            ("fold", 0 <= self.fold < NUM_FOLDS, f"one of the {NUM_FOLDS} cross-validation folds, 0..{NUM_FOLDS - 1}"),
+        ])
         if self.split_source not in SPLIT_SOURCES:
             raise ConfigError(f"data.split_source must be one of {', '.join(SPLIT_SOURCES)}, got {self.split_source!r}.")
 

@@ -3,7 +3,7 @@ command line can check and list the configuration without loading them."""
 from dataclasses import dataclass
 from typing import Optional
 
-from dgl_ma.errors import ConfigError
+from dgl_ma.errors import ConfigError, check_ranges
 
 
 @dataclass
@@ -43,17 +43,13 @@ class ModelConfig:
     use_bias: bool = False
 
     def __post_init__(self):
-        if self.layers < 1:
-            raise ConfigError(f"model.layers must be at least 1, got {self.layers}.")
-        if self.hidden < 1 or self.heads < 1:
-            raise ConfigError(f"model.hidden and model.heads must be positive, got {self.hidden} and {self.heads}.")
-        for key in ("dropout", "input_dropout", "attn_dropout"):
-            value = getattr(self, key)
-            if not 0.0 <= value < 1.0:
-                raise ConfigError(f"model.{key} must lie in [0, 1), got {value}.")
-        if self.fake_edge_gamma < 0:
-            raise ConfigError(f"model.fake_edge_gamma must be >= 0, got {self.fake_edge_gamma}.")
-        if self.pos_enc < 0:
-            raise ConfigError(f"model.pos_enc must be >= 0, got {self.pos_enc}.")
+        check_ranges("model", self, [
+            ("layers", self.layers >= 1, "at least 1"),
+            ("hidden", self.hidden >= 1, "at least 1 (features per head)"),
+            ("heads", self.heads >= 1, "at least 1"),
+            *((key, 0.0 <= getattr(self, key) < 1.0, "in [0, 1)") for key in ("dropout", "input_dropout", "attn_dropout")),
+            ("fake_edge_gamma", self.fake_edge_gamma >= 0, ">= 0"),
+            ("pos_enc", self.pos_enc >= 0, ">= 0 (0 = no positional encoding)"),
+        ])
         if self.readout not in ("mean", "sum", "max"):
             raise ConfigError(f"model.readout must be one of mean, sum, max; got {self.readout!r}.")
