@@ -15,7 +15,6 @@ entry per layer. About 3 % of the deep runs are marked diverged and 1 % failed, 
 has. The numbers mean nothing; the shape, size and count of the records are those of the sweep.
 """
 import copy
-import json
 import math
 import random
 import sys

@@ -1,4 +1,4 @@
-"""Shared fixtures: a tiny suite file and a results folder in a temporary directory."""
+"""Shared fixtures: a tiny suite file, a results folder, a guard against downloads, the report's results."""
 import textwrap
 
 import pytest
@@ -29,6 +29,22 @@ def tiny_suite(tmp_path):
 @pytest.fixture
 def out_dir(tmp_path):
     return tmp_path / "results"
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any download attempt by DGL or OGB fails the test instead of touching the network."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("a download was attempted")
+    import ogb.graphproppred.dataset_dgl as ogbg
+    import ogb.nodeproppred.dataset_dgl as ogbn
+    import dgl.data.dgl_dataset as dgl_dataset
+    for module in (ogbg, ogbn):
+        monkeypatch.setattr(module, "decide_download", refuse)
+        monkeypatch.setattr(module, "download_url", refuse)
+    monkeypatch.setattr(dgl_dataset, "download", refuse)
+    monkeypatch.delenv("DGL_REPO", raising=False)
+    monkeypatch.delenv("DGL_MA_MIRROR", raising=False)   # the tests pass the mirror explicitly
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from dgl_ma.data.task import TaskInfo
 from dgl_ma.errors import ConfigError
 from dgl_ma.layers.norms import PairNorm
 from dgl_ma.models import MODELS, ModelConfig, build_model
-from dgl_ma.models.stack import allowed_norms
+from dgl_ma.models.options import allowed_norms
 from dgl_ma.train import TrainConfig, fit, seed_everything
 from dgl_ma.train.diagnostics import layer_diagnostics
 

@@ -43,22 +43,6 @@ def same_graph(a, b) -> bool:
             and torch.equal(a.ndata["feat"], b.ndata["feat"]) and torch.equal(a.edata["feat"], b.edata["feat"]))
 
 
-@pytest.fixture
-def no_network(monkeypatch):
-    """Any download attempt by DGL or OGB fails the test instead of touching the network."""
-    def refuse(*args, **kwargs):
-        raise AssertionError("a download was attempted")
-    import ogb.graphproppred.dataset_dgl as ogbg
-    import ogb.nodeproppred.dataset_dgl as ogbn
-    import dgl.data.dgl_dataset as dgl_dataset
-    for module in (ogbg, ogbn):
-        monkeypatch.setattr(module, "decide_download", refuse)
-        monkeypatch.setattr(module, "download_url", refuse)
-    monkeypatch.setattr(dgl_dataset, "download", refuse)
-    monkeypatch.delenv("DGL_REPO", raising=False)
-    monkeypatch.delenv("DGL_MA_MIRROR", raising=False)   # the tests pass the mirror explicitly
-
-
 # --------------------------------------------------------------------------- configuration and registry
 
 

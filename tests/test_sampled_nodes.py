@@ -2,7 +2,6 @@
 ma_proteins suite (ogbn-proteins, node level) end to end on a miniature in OGB's format."""
 import dgl
 import numpy as np
-import pytest
 import torch
 
 from benchmark.runner import execute
@@ -10,7 +9,7 @@ from benchmark.suites import load_suite
 from benchmark.sweep import expand
 from dgl_ma.data.sampling import sample_subgraph
 from tests.graph_cases import make
-from test_graph_datasets import no_network, write_mini_ogbn_proteins  # noqa: F401  (fixture)
+from test_graph_datasets import write_mini_ogbn_proteins
 
 
 def test_sampled_neighbourhood_has_the_seeds_first_and_only_sampled_original_edges():

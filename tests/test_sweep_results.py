@@ -8,7 +8,6 @@ from benchmark.results import ResultStore
 from benchmark.runner import execute
 from benchmark.suites import load_suite
 from benchmark.sweep import expand, stable_hash
-from dgl_ma.errors import UserError
 from record_cases import record
 
 
@@ -116,9 +115,9 @@ def test_diverging_run_is_recorded_and_sweep_goes_on(tiny_suite, out_dir):
     summary = execute(plan, progress=False)
     assert len(summary.executed) == 2
     assert summary.count("diverged") >= 1
-    for record in summary.executed:
-        if record["status"] == "diverged":
-            assert record["diverged_epoch"] >= 1 and "NaN/Inf" in record["message"]
+    for done in summary.executed:
+        if done["status"] == "diverged":
+            assert done["diverged_epoch"] >= 1 and "NaN/Inf" in done["message"]
 
 
 def test_crashing_run_is_recorded_as_failed(tiny_suite, out_dir, monkeypatch):
@@ -148,9 +147,9 @@ def test_reindex_renames_records_written_under_an_older_id_scheme(tiny_suite, ou
     plan = expand(load_suite(str(tiny_suite)), {"output.dir": str(out_dir), "data.name": "csbm", "seeds": [0]})
     execute(plan, progress=False)
     store = ResultStore(plan.output_dir)
-    for record in store.records():  # simulate records written by an older version
-        store.path(record["run_id"]).unlink()
-        store.write({**record, "run_id": "old" + record["run_id"][3:], "config_id": "oldcfg"})
+    for old in store.records():  # simulate records written by an older version
+        store.path(old["run_id"]).unlink()
+        store.write({**old, "run_id": "old" + old["run_id"][3:], "config_id": "oldcfg"})
     assert not any(store.is_finished(r.run_id) for r in plan.runs)   # ids no longer match
     assert store.reindex(record_ids) == 2
     assert sorted(r["run_id"] for r in store.records()) == sorted(r.run_id for r in plan.runs)

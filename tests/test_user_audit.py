@@ -80,7 +80,7 @@ def test_the_minimum_sizes_are_the_real_minimum():
     from networkx import NetworkXException
 
     from dgl_ma.data import DataConfig, load_task
-    from dgl_ma.data.generated import CSBM_MIN_NODES, MINIGC_MIN_GRAPHS
+    from dgl_ma.data.registry import CSBM_MIN_NODES, MINIGC_MIN_GRAPHS
 
     for name, key, smallest in [("csbm", "num_nodes", CSBM_MIN_NODES), ("minigc", "num_graphs", MINIGC_MIN_GRAPHS)]:
         for seed in range(3):

@@ -4,7 +4,6 @@
 new local cluster with this machine's cores). Ctrl-C cancels the tasks (each releases its claim).
 The results folder must be visible to every node of the cluster (see :mod:`benchmark.claims`)."""
 import os
-import time
 from typing import List, Optional
 
 import ray

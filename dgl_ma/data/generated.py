@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from dgl.data import MiniGCDataset
 
-from dgl_ma.data.registry import CSBM_MIN_NODES, MINIGC_MIN_GRAPHS, DataConfig  # noqa: F401  (sizes declared with the dataset)
+from dgl_ma.data.registry import DataConfig
 from dgl_ma.data.splits import index_mask, stratified_split
 from dgl_ma.data.task import GraphTask, NodeTask, TaskInfo
 

@@ -9,7 +9,7 @@ from torch import nn
 from dgl_ma.data.task import TaskInfo
 from dgl_ma.models.catalog import MODELS
 from dgl_ma.models.config import ModelConfig
-from dgl_ma.models.options import COMMON_KEYS, OPTIONS, readers, unread_keys  # noqa: F401  (re-exported)
+from dgl_ma.models.options import COMMON_KEYS, OPTIONS
 
 
 class GraphModel(nn.Module):

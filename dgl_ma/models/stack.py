@@ -21,8 +21,7 @@ from dgl_ma.data.task import TaskInfo
 from dgl_ma.layers import GATLayer, GraphTransformerLayer
 from dgl_ma.layers.norms import FEATURE_NORMS
 from dgl_ma.models.base import GraphModel, ModelConfig
-from dgl_ma.models.options import (GAT_ATTENTION_NORMS, OPTIONS, UNIMP_ATTENTION_NORMS,  # noqa: F401
-                                   allowed_norms, split_norm)
+from dgl_ma.models.options import GAT_ATTENTION_NORMS, OPTIONS, UNIMP_ATTENTION_NORMS, split_norm
 from dgl_ma.models.heads import TaskHead, node_encoder
 
 

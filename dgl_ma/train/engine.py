@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from dgl.dataloading import GraphDataLoader
 
-from dgl_ma.data.task import GraphSample, GraphTask, NodeTask, TaskInfo
+from dgl_ma.data.task import GraphTask, NodeTask, TaskInfo
 from dgl_ma.errors import ConfigError
 from dgl_ma.metrics import METRICS, Metric
 from dgl_ma.models.base import GraphModel
