@@ -181,7 +181,7 @@ def test_shipped_claims_parse_and_plan():
     from benchmark.suites import suite_names
 
     with_claims = [s for s in map(load_suite, suite_names()) if s.claims]
-    assert {s.name for s in with_claims} >= {"deep_gat", "ma_zinc", "ma_tox21", "ma_tu_proteins"}
+    assert {s.name for s in with_claims} >= {"deep_gat", "deep_gt", "ma_zinc", "ma_tox21", "ma_tu_proteins"}
     for suite in with_claims:
         for claim in suite.claims:
             for overrides in claim.run_overrides():
