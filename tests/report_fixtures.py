@@ -74,3 +74,25 @@ def make_results(root: Path) -> Dict[str, Path]:
     (tables / "fidelity.csv").write_text(FIDELITY_CSV)
     (tables / "budget.json").write_text(json.dumps(EXTRA_JSON))
     return {"out": out, "failed": first, "quickstart": folder, "ma": out / "ma_tiny"}
+
+
+def check_site(out: Path, suite_name: str, figures: bool = True) -> Path:
+    """Build the site of ``out`` with ``python -m benchmark report`` and check the page of
+    ``suite_name``: a row and a page per record, a leaderboard, figures (when ``figures``), no
+    error paragraph on any page, the index linking the suite. The shipped suites' CI-size tests
+    call it, so the records of every shipped suite are known to make a site. Returns the site."""
+    site = out.parent / f"{out.name}-site"
+    assert main(["report", f"suite={suite_name}", f"output.dir={out}", f"site={site}"]) == 0
+    index = (site / "index.html").read_text()
+    assert f'href="{suite_name}/index.html"' in index
+    page = (site / suite_name / "index.html").read_text()
+    records = sorted((out / suite_name).glob("*.json"))
+    assert records, f"no records of {suite_name} under {out}"
+    for path in records:
+        assert f'href="runs/{path.stem}.html"' in page
+        run_page = (site / suite_name / "runs" / f"{path.stem}.html").read_text()
+        assert json.loads(path.read_text())["run_id"] in run_page and 'class="error"' not in run_page
+    assert 'class="error"' not in page and "leaderboard" in page
+    if figures:
+        assert list((site / suite_name / "figures").glob("*.png")), "the suite page has no figures"
+    return site

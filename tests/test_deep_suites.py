@@ -1,5 +1,5 @@
 """The deep_gat_quick / deep_gt_quick suites in CI size: tiny generated data, two epochs.
-Behaviour only (records, diagnostics, the LipschitzNorm bound, plots), never accuracy."""
+Behaviour only (records, diagnostics, the LipschitzNorm bound, plots, the results site), never accuracy."""
 
 import pytest
 
@@ -10,6 +10,7 @@ from benchmark.suites import load_suite
 from benchmark.sweep import expand
 
 from data_mirror import real_mirror
+from report_fixtures import check_site
 
 TINY = {"train.epochs": 2, "train.diagnostics_every": 1, "seeds": [0], "model.layers": [1, 3], "model.hidden": 4,
         "model.heads": 2, "data": [{"name": "ring_transfer", "num_graphs": 20, "ring_size": 6, "missing_rate": 0},
@@ -41,6 +42,7 @@ def test_quick_suite_in_ci_size(suite_name, tmp_path):
     assert "layers=1" in table and "layers=3" in table
     paths = plot_suite(records, tmp_path / "plots")
     assert sorted(p.name for p in paths) == ["accuracy_vs_depth.png", "grad_norm_vs_layer.png"]
+    check_site(tmp_path, suite_name)                              # its results site builds
 
 
 @pytest.mark.slow

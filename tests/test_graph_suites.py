@@ -1,5 +1,5 @@
 """zinc_quick / tox21_quick / proteins_quick in CI size on the real (mirrored) data: every model
-trains and is recorded; PROTEINS aggregates over folds. Behaviour only, never accuracy."""
+trains and is recorded; PROTEINS aggregates over folds; the records make a results site. Behaviour only, never accuracy."""
 
 import pytest
 
@@ -9,6 +9,7 @@ from benchmark.suites import load_suite
 from benchmark.sweep import expand
 
 from data_mirror import real_mirror
+from report_fixtures import check_site
 
 FOLDERS = {"zinc_quick": "zinc_8af4f93b", "tox21_quick": None, "proteins_quick": "PROTEINS_8123a282"}
 
@@ -32,3 +33,4 @@ def test_graph_quick_suite_in_ci_size(suite_name, tmp_path):
     if suite.aggregate_over:
         assert all(row.seeds + row.diverged == 2 for row in rows)  # two folds × one seed
     assert "###" in render(records, suite.metrics, over=suite.aggregate_over)
+    check_site(tmp_path, suite_name, figures=False)                # its results site builds
