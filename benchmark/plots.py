@@ -17,7 +17,7 @@ import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import matplotlib
 
@@ -56,12 +56,18 @@ def _flat(record: Dict[str, Any]) -> Dict[str, Any]:
     return {**flat_defaults(), **flatten(record.get("config") or {})}
 
 
-def distinguishing_keys(records: List[Dict[str, Any]], drawn: Sequence[str] = DRAWN) -> List[str]:
-    """Config keys other than ``drawn`` (and locations) whose value differs between records."""
+def distinguishing_keys(records: List[Dict[str, Any]], drawn: Sequence[str] = DRAWN,
+                        group: Optional[Callable[[Dict[str, Any]], Any]] = None) -> List[str]:
+    """Config keys other than ``drawn`` (and locations) whose value differs between records; with
+    ``group``, only between records of the same group (a key that differs only from one group to
+    another, e.g. a batch size set per model, says nothing the group's label does not)."""
     flats = [_flat(r) for r in records]
+    groups: Dict[Any, List[Dict[str, Any]]] = {}
+    for record, flat in zip(records, flats):
+        groups.setdefault(group(record) if group else None, []).append(flat)
     keys = sorted({k for flat in flats for k in flat})
     return [k for k in keys if k not in drawn and k not in LOCATION_KEYS and not k.startswith(EXECUTION_GROUPS)
-            and len({repr(flat.get(k)) for flat in flats}) > 1]
+            and any(len({repr(flat.get(k)) for flat in members}) > 1 for members in groups.values())]
 
 
 def config_suffix(record: Dict[str, Any], keys: Sequence[str]) -> str:

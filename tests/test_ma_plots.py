@@ -92,6 +92,23 @@ def test_variant_labels_and_bond_counts():
     assert variants == ["gt L=3", "gt L=6", "gt EBT sink"] and counts[:, -1].tolist() == [0, 1, 0]
 
 
+def test_labels_leave_out_keys_that_only_follow_the_model():
+    """A key set per model (the suites' reference batch sizes) is not in the labels; one that
+    differs between runs of the same variant (two learning rates) is, so seeds alone are pooled."""
+    def rows():
+        return [{"layer": "l0", "massive_by_edge_type": {1: 1}}]
+
+    def run(name, batch, lr, ebt="none"):
+        record = _record(name=name, ebt=ebt, massive={"final": rows()}, files={})
+        record["config"]["train"] = {"batch_size": batch, "lr": lr}
+        return record
+
+    per_model = [run("gt", 128, 7e-4), run("gt", 128, 7e-4, "sink"), run("san", 32, 7e-4)]
+    assert bond_counts(per_model)[0] == ["gt", "gt EBT sink", "san"]
+    two_lrs = per_model + [run("san", 32, 3e-4)]
+    assert bond_counts(two_lrs)[0] == ["gt lr=0.0007", "gt EBT sink lr=0.0007", "san lr=0.0007", "san lr=0.0003"]
+
+
 def test_plot_massive_writes_three_pngs(tmp_path):
     rng = np.random.default_rng(1)
     folder = tmp_path / "results"
