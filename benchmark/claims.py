@@ -93,13 +93,26 @@ def read_claim(path: Path) -> Optional[ClaimInfo]:
 
 
 def _write_temp(folder: Path, info: ClaimInfo) -> str:
+    """The claim written to a new temporary file in ``folder``; removed again when the writing is
+    interrupted (an error, or SIGTERM's :class:`benchmark.interrupt.Terminated` in this thread)."""
     fd, tmp = tempfile.mkstemp(prefix=".tmp-claim-", dir=folder)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(asdict(info), handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.chmod(tmp, 0o644)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(asdict(info), handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+    except BaseException:
+        _remove(tmp)
+        raise
     return tmp
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 class Claim:
@@ -130,10 +143,15 @@ class Claim:
             if self._stop.is_set() or not self.owned():
                 return False
             self.info.heartbeat = time.time()
+            tmp = None
             try:
-                os.replace(_write_temp(self.folder, self.info), self.path)
+                tmp = _write_temp(self.folder, self.info)
+                os.replace(tmp, self.path)
             except OSError:
                 return False   # a full or read-only disk: the heartbeat ages; the run goes on
+            finally:
+                if tmp is not None and os.path.exists(tmp):
+                    _remove(tmp)   # not renamed: an error, or interrupted between write and rename
             return True
 
     def update(self, **status: Any) -> None:
@@ -143,10 +161,14 @@ class Claim:
 
     def release(self) -> None:
         """Remove the claim if it is still ours. Safe in a signal handler: it waits at most a
-        second for a heartbeat write the signal interrupted."""
+        second for a heartbeat write the signal interrupted (three when the heartbeat thread is
+        the one writing, so that no temporary file outlives the process)."""
         self._stop.set()
         HELD.pop(self.info.run_id, None)
         locked = self._lock.acquire(timeout=1.0)
+        if not locked and threading.current_thread() is not self._thread:
+            self._thread.join(timeout=2.0)   # a heartbeat write slowed by load: let it finish, so that
+            #                                  the process does not exit with its temporary file left behind
         try:
             if self.owned():
                 self.path.unlink(missing_ok=True)
@@ -178,7 +200,7 @@ def _link_new(folder: Path, info: ClaimInfo) -> bool:
     except FileExistsError:
         return False
     finally:
-        os.unlink(tmp)
+        _remove(tmp)
 
 
 @dataclass

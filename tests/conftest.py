@@ -1,7 +1,13 @@
 """Shared fixtures: a tiny suite file, a results folder, a guard against downloads, the report's results."""
+import signal
 import textwrap
 
 import pytest
+
+# Tests interrupt the command-line subprocesses they start with SIGINT (Ctrl-C). A pytest started
+# in the background by a non-interactive shell (nohup ... &) inherits SIGINT ignored, and so would
+# every child: restore Python's handler here, which children see as the default disposition.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 TINY_SUITE = """
 description: tiny suite for tests

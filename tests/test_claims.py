@@ -100,3 +100,35 @@ def test_racing_processes_claim_each_run_once(tmp_path):
     for proc in procs:
         proc.join(timeout=60)
     assert sorted(won) == sorted(run_ids)     # every run won by exactly one process
+
+
+def test_an_interrupted_claim_write_leaves_no_temporary_file(tmp_path, monkeypatch):
+    """SIGTERM raises Terminated in whatever the main thread is doing, a claim write included:
+    while the temporary file is written, and between the heartbeat's write and its rename."""
+    from benchmark.interrupt import Terminated
+
+    def interrupted(*args, **kwargs):
+        raise Terminated(143)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(claims.json, "dump", interrupted)
+        try:
+            try_claim(tmp_path, "r1")
+        except Terminated:
+            pass
+        else:
+            raise AssertionError("the interruption was swallowed")
+    assert list(tmp_path.iterdir()) == []
+
+    held = try_claim(tmp_path, "r2").claim
+    with monkeypatch.context() as patch:
+        patch.setattr(claims.os, "replace", interrupted)
+        try:
+            held.refresh()
+        except Terminated:
+            pass
+        else:
+            raise AssertionError("the interruption was swallowed")
+    assert [p.name for p in tmp_path.iterdir()] == ["r2.claim"]
+    held.release()
+    assert list(tmp_path.iterdir()) == []
