@@ -208,7 +208,8 @@ def table(results: List[ClaimResult], fmt: str = "github") -> str:
             if command not in commands:
                 commands.append(command)
             refs.append(f"[{commands.index(command) + 1}]")
-        head = [f"{claim.name}: {claim.claim}" + (f" ({claim.source})" if claim.source else ""), sides(claim)]
+        head = [f"{result.suite} · {claim.name}: {claim.claim}" + (f" ({claim.source})" if claim.source else ""),
+                sides(claim)]
         tail = [_status(result), f"{result.budget or '—'} / {claim.paper_budget or '—'}", " ".join(refs)]
         for i, row in enumerate(result.rows or [None]):
             cells = ["—"] * 7 if row is None else [
@@ -218,7 +219,7 @@ def table(results: List[ClaimResult], fmt: str = "github") -> str:
                 f"{row.test}, {compare.fmt_num(row.p_holm, 3)}", row.verdict]
             body.append((head if i == 0 else ["", ""]) + cells + (tail if i == 0 else ["", "", ""]))
     text = tabulate(body, headers=header, tablefmt=FORMATS[fmt], disable_numparse=True)
-    notes = "\n".join(f"[{i}] `{c}`" for i, c in enumerate(commands, 1))
+    notes = "\n".join(f"- [{i}] `{c}`" for i, c in enumerate(commands, 1))
     return (f"# Verdicts\n\n{text}\n\nA, B: mean ± std over the runs the test used (n: seed pairs, else runs of "
             f"A / B). Tests as in `compare`; p Holm adjusted across the groups of one claim; α = {compare.ALPHA:g}. "
             f"Only finished runs count.\n\n{notes}")
