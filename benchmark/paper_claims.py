@@ -98,6 +98,9 @@ def parse_claims(raw: Any, path: Path) -> List[PaperClaim]:
         if not re.fullmatch(r"[A-Za-z0-9._-]+", name) or name in names:
             raise ConfigError(f"{where}: name {name!r} must be unique and use letters, digits, '.', '_', '-' only.")
         names.add(name)
+        if any("|" in str(entry.get(k, "")) for k in ("claim", "source", "paper_budget")):
+            raise ConfigError(f"{where} ({name}): claim, source and paper_budget go into Markdown tables, where '|' "
+                              f"ends a cell; write it another way (e.g. 'abs(S)').")
         sides = [k for k in ("b", "b_metric", "b_value") if entry.get(k) is not None]
         if len(sides) != 1:
             raise ConfigError(f"{where} ({name}) needs exactly one of b:, b_metric:, b_value:; got {sides or 'none'}.")

@@ -160,6 +160,7 @@ def test_claims_without_runs_are_listed_as_not_run(tmp_path, suite_file, capsys)
     ("    a: {model.norm: lipschitz}\n    b: {model.norm: none}\n    by", "    a: {model.nrom: lipschitz}\n    b: {model.norm: none}\n    by"),
     ("    contrast: {model.layers: [2, 16]}\n", "    contrast: {model.layers: [2, 16]}\n    groups: {model.layers: [2]}\n"),
     ('    run: "model.layers=[2,8,16]"\n', '    run: "model.layerz=[2,8,16]"\n'),
+    ("    claim: lipschitz beats none when deep\n", "    claim: lipschitz beats none when |S| is deep\n"),
 ])
 def test_malformed_claims_exit_2(tmp_path, suite_file, capsys, change, message):
     text = suite_file.read_text()
