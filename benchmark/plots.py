@@ -70,6 +70,13 @@ def distinguishing_keys(records: List[Dict[str, Any]], drawn: Sequence[str] = DR
             and any(len({repr(flat.get(k)) for flat in members}) > 1 for members in groups.values())]
 
 
+def _drawn_point(record: Dict[str, Any]) -> tuple:
+    """What a figure already shows of a record: setting, method, depth (a key that differs only
+    between these, e.g. the epochs a suite sets per depth, needs no label of its own)."""
+    flat = _flat(record)
+    return tuple(repr(flat.get(k)) for k in DRAWN)
+
+
 def config_suffix(record: Dict[str, Any], keys: Sequence[str]) -> str:
     """`` epochs=150 lr=0.01`` for ``keys`` (the last part of each dotted key), or ``""``."""
     flat = _flat(record)
@@ -117,7 +124,7 @@ def accuracy_cells(records: List[Dict[str, Any]]) -> Dict[Key, Cell]:
     """
     values: Dict[Key, List[float]] = {}
     cells: Dict[Key, Cell] = {}
-    extra = distinguishing_keys(records)
+    extra = distinguishing_keys(records, group=_drawn_point)
     for record in records:
         key = _key(record, extra)
         if key is None:
@@ -179,7 +186,7 @@ def init_grad_profiles(records: List[Dict[str, Any]]) -> Dict[Key, GradProfile]:
     """
     weight: Dict[Key, List[List[Any]]] = {}
     attention: Dict[Key, List[List[Any]]] = {}
-    extra = distinguishing_keys(records)
+    extra = distinguishing_keys(records, group=_drawn_point)
     for record in records:
         key = _key(record, extra)
         init = next((d for d in record.get("diagnostics") or [] if d.get("epoch") == 0), None)

@@ -139,3 +139,18 @@ def test_no_layout_warning_when_only_some_methods_diverge(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert len(plot_suite(records, tmp_path)) == 1
+
+
+def test_keys_set_per_depth_do_not_split_a_method():
+    """The reference suites set the epochs per depth (a linked grid axis): one line per method,
+    not one per epoch budget; a key that differs at the same depth (two learning rates) still
+    splits it, so only seeds are pooled."""
+    def run(layers, seed, lr=0.005):
+        rec = record(layers=layers, seed=seed)
+        rec["config"]["train"] = {"epochs": 1000 if layers <= 4 else 2500, "lr": lr}
+        return rec
+
+    linked = [run(layers, seed) for layers in (2, 8, 16) for seed in range(2)]
+    assert {method for _, method, _ in accuracy_cells(linked)} == {"gat (none)"}
+    two_lrs = linked + [run(layers, 0, lr=0.01) for layers in (2, 8, 16)]
+    assert {method for _, method, _ in accuracy_cells(two_lrs)} == {"gat (none) lr=0.005", "gat (none) lr=0.01"}

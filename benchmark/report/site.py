@@ -152,7 +152,7 @@ def _config_summary(records: List[Dict[str, Any]]) -> (List[List[Any]], List[Lis
         if len(values) == 1:
             common.append([key, next(iter(values.values()))])
         elif key not in LOCATION_KEYS:
-            varying.append([key, ", ".join(sorted(str(v) for v in values.values()))])
+            varying.append([key, ", ".join(str(v) for v in sorted(values.values(), key=_order))])
     return common, varying
 
 
