@@ -268,6 +268,33 @@ def verdict(row: Row, alpha: float) -> str:
     return "A better" if a_larger == row.higher else "B better"
 
 
+def metric_values(runs: List[Dict[str, Any]], column: str) -> Dict[Unit, float]:
+    """(seed, fold) -> value of the leaderboard ``column`` over the finished (``ok``) runs that have one."""
+    ok = [(unit_of(r), METRIC_COLUMNS[column][0](r)) for r in runs if r["status"] == "ok"]
+    return {unit: float(v) for unit, v in ok if v is not None and not math.isnan(v)}
+
+
+def group_runs(a_runs: List[Dict[str, Any]], b_runs: List[Dict[str, Any]], by: Sequence[str]
+               ) -> List[Tuple[Dict[str, Any], List[Dict[str, Any]], List[Dict[str, Any]]]]:
+    """``(group, A runs, B runs)`` for each value of the ``by`` keys among the runs, in order."""
+    groups: Dict[str, Tuple[Dict[str, Any], List[Dict[str, Any]], List[Dict[str, Any]]]] = {}
+    for side, runs in ((1, a_runs), (2, b_runs)):
+        for record in runs:
+            flat = flat_config(record)
+            group = {k: flat.get(k) for k in by}
+            groups.setdefault(json.dumps(group, sort_keys=True, default=str), (group, [], []))[side].append(record)
+    return sorted(groups.values(), key=lambda item: [(str(type(v)), v) for v in item[0].values()])
+
+
+def adjust(rows: List[Row], alpha: float) -> None:
+    """Holm's adjustment of the t-test and Wilcoxon p-values across ``rows``, then each row's verdict."""
+    for attr in ("p", "p_wilcoxon"):
+        for row, adjusted in zip(rows, holm([getattr(r, attr) for r in rows])):
+            setattr(row, attr + "_holm", adjusted)
+    for row in rows:
+        row.verdict = verdict(row, alpha)
+
+
 def _row(request: Request, group: Dict[str, Any], a_runs: List[Dict[str, Any]], b_runs: List[Dict[str, Any]]) -> Row:
     """One group's statistics from its A and B records (finished runs with a value of the metric)."""
     check_one_configuration(a_runs, "A", group)
@@ -279,10 +306,7 @@ def _row(request: Request, group: Dict[str, Any], a_runs: List[Dict[str, Any]], 
         raise UserError(f"A and B{' in ' + _group_text(group) if group else ''} are measured in different metrics "
                         f"({', '.join(sorted(map(str, names)))}); add by=data.name or select one dataset.")
     metric = described[0] if described else {}
-    values = []
-    for runs in (a_runs, b_runs):
-        ok = [(unit_of(r), METRIC_COLUMNS[request.metric][0](r)) for r in runs if r["status"] == "ok"]
-        values.append({unit: float(v) for unit, v in ok if v is not None and not math.isnan(v)})
+    values = [metric_values(runs, request.metric) for runs in (a_runs, b_runs)]
     row = Row(group=group, metric_name=metric.get("name", "?") if from_record else request.metric,
               higher=higher_is_better(request.metric, metric), a=Stat.of([]), b=Stat.of([]),
               diverged=tuple(sum(r["status"] == "diverged" for r in runs) for runs in (a_runs, b_runs)))
@@ -302,23 +326,12 @@ def compare(records: List[Dict[str, Any]], request: Request) -> List[Row]:
     if both:
         raise UserError(f"a= and b= both match {len(both)} run(s) (e.g. {sorted(both)[0]}): A and B must be disjoint. "
                         f"Add the key that tells them apart to each, e.g. a=model.norm=lipschitz b=model.norm=none.")
-    groups: Dict[str, Tuple[Dict[str, Any], List[Dict[str, Any]], List[Dict[str, Any]]]] = {}
-    for side, runs in ((1, a_runs), (2, b_runs)):
-        for record in runs:
-            flat = flat_config(record)
-            group = {k: flat.get(k) for k in request.by}
-            groups.setdefault(json.dumps(group, sort_keys=True, default=str), (group, [], []))[side].append(record)
-    ordered = sorted(groups.values(), key=lambda item: [(str(type(v)), v) for v in item[0].values()])
-    rows = [_row(request, group, a_group, b_group) for group, a_group, b_group in ordered]
+    rows = [_row(request, group, a_group, b_group) for group, a_group, b_group in group_runs(a_runs, b_runs, request.by)]
     if not any(row.a.n or row.b.n for row in rows):
         raise UserError(f"No finished A or B run has a value of {request.metric} (runs without it: diverged, failed, "
                         f"or without the analysis that produces it, e.g. analysis.massive for ma_*, analysis.attack "
                         f"for gain@*, train.diagnostics_every for init_*).")
-    for attr in ("p", "p_wilcoxon"):
-        for row, adjusted in zip(rows, holm([getattr(r, attr) for r in rows])):
-            setattr(row, attr + "_holm", adjusted)
-    for row in rows:
-        row.verdict = verdict(row, request.alpha)
+    adjust(rows, request.alpha)
     return rows
 
 
@@ -387,13 +400,20 @@ def csv_table(rows: List[Row], request: Request) -> str:
 
 def write_tables(rows: List[Row], request: Request) -> List[Path]:
     """``<output.dir>/<suite>/tables/compare-<name>.md`` (github) and ``.csv``, for reports."""
-    folder = request.folder / "tables"
-    paths = [folder / f"{request.table_name()}.md", folder / f"{request.table_name()}.csv"]
+    name = request.table_name()
+    return save_tables(request.folder / "tables", {f"{name}.md": table(rows, request, "github"),
+                                                   f"{name}.csv": csv_table(rows, request)}, "comparison")
+
+
+def save_tables(folder: Path, files: Dict[str, str], what: str) -> List[Path]:
+    """Write ``files`` (file name -> text) into a suite's ``tables/`` folder, which the report
+    shows; an unwritable folder is a :class:`UserError` naming ``what`` the tables are."""
+    paths = [folder / name for name in files]
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        paths[0].write_text(table(rows, request, "github") + "\n")
-        paths[1].write_text(csv_table(rows, request) + "\n")
+        for path, text in zip(paths, files.values()):
+            path.write_text(text + "\n")
     except OSError as err:
-        raise UserError(f"Cannot write the comparison tables to {folder} ({err}). "
+        raise UserError(f"Cannot write the {what} tables to {folder} ({err}). "
                         f"Pass output.dir= with a folder you can write to.") from None
     return paths

@@ -13,7 +13,6 @@ run yet says *not run*.
 import csv
 import io
 import json
-import math
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,8 @@ from typing import Any, Dict, List, Optional, Tuple
 from tabulate import tabulate
 
 from benchmark import compare
-from benchmark.compare import Row, flat_config, group_statistics, holm, verdict
+from benchmark.compare import (Row, adjust, flat_config, group_runs, group_statistics, metric_values,
+                               save_tables)
 from benchmark.leaderboard import FORMATS, METRIC_COLUMNS, Stat, _column_name, higher_is_better
 from benchmark.paper_claims import PaperClaim
 from benchmark.results import ResultStore
@@ -45,31 +45,20 @@ class ClaimResult:
     verdict: str = "not run"
 
 
-def _value(record: Dict[str, Any], column: str) -> Optional[float]:
-    try:
-        value = METRIC_COLUMNS[column][0](record)
-    except (KeyError, TypeError):
-        return None
-    return None if value is None or math.isnan(value) else float(value)
-
-
 def _side(runs: List[Dict[str, Any]], claim: PaperClaim, column: str, label: str,
           group: Dict[str, Any]) -> Values:
     """Unit -> value of ``column`` over the finished runs of one side of one group; with a
     ``contrast`` the value at its first value minus at its second, per unit."""
-    ok = [r for r in runs if r["status"] == "ok"]
     if claim.contrast is None:
         compare.check_one_configuration(runs, label, group)
-        pairs = [(compare.unit_of(r), _value(r, column)) for r in ok]
-        return {u: v for u, v in pairs if v is not None}
+        return metric_values(runs, column)
     key, (first, second) = next(iter(claim.contrast.items()))
     ends = []
     for end in (first, second):
         chosen = [r for r in runs if flat_config(r).get(key) == end]
         compare.check_one_configuration(chosen, f"{label} ({key}={end})", group)
-        ends.append({compare.unit_of(r): _value(r, column) for r in chosen if r["status"] == "ok"})
-    return {u: ends[0][u] - ends[1][u] for u in set(ends[0]) & set(ends[1])
-            if ends[0][u] is not None and ends[1][u] is not None}
+        ends.append(metric_values(chosen, column))
+    return {u: ends[0][u] - ends[1][u] for u in set(ends[0]) & set(ends[1])}
 
 
 def _budget(runs: List[Dict[str, Any]]) -> str:
@@ -78,10 +67,7 @@ def _budget(runs: List[Dict[str, Any]]) -> str:
         return "—"
     low, high = min(epochs), max(epochs)
     text = f"{low} epoch{'s' if low != 1 else ''}" if low == high else f"{low}–{high} epochs (median {statistics.median(epochs):g})"
-    limits = {flat_config(r).get("train.max_seconds") for r in runs}
-    limits.discard(None)
-    limits.discard(0)
-    limits.discard(0.0)
+    limits = {flat_config(r).get("train.max_seconds") for r in runs} - {None, 0}
     return text + (f", ≤ {'/'.join(f'{s:g}' for s in sorted(limits))} s of training" if limits else "")
 
 
@@ -138,18 +124,16 @@ def judge(suite: Suite, claim: PaperClaim, records: List[Dict[str, Any]], out_di
     if {r["run_id"] for r in a_runs} & {r["run_id"] for r in b_runs}:
         raise UserError(f"Claim {claim.name} of suite {suite.name}: its a: and b: select some of the same runs; add "
                         f"the key that tells them apart to both (suite file {suite.path}).")
+    def in_groups(record: Dict[str, Any]) -> bool:
+        flat = flat_config(record)
+        return all(flat.get(k) in values for k, values in claim.groups.items())
+
     keys = [k for k in claim.by if not claim.contrast or k not in claim.contrast]
-    groups: Dict[str, Tuple[Dict[str, Any], List, List]] = {}
-    for side, runs in ((1, a_runs), (2, b_runs)):
-        for record in runs:
-            flat = flat_config(record)
-            group = {k: flat.get(k) for k in keys}
-            if all(group.get(k, flat.get(k)) in values for k, values in claim.groups.items()):
-                groups.setdefault(json.dumps(group, sort_keys=True, default=str), (group, [], []))[side].append(record)
+    groups = group_runs([r for r in a_runs if in_groups(r)], [r for r in b_runs if in_groups(r)], keys)
     metric = next((r["metric"] for r in a_runs if "metric" in r), {})
     higher = None if claim.contrast else higher_is_better(claim.metric, metric)
     from_record = METRIC_COLUMNS[claim.metric][1] == "metric"
-    for group, a_group, b_group in sorted(groups.values(), key=lambda g: [(str(type(v)), v) for v in g[0].values()]):
+    for group, a_group, b_group in groups:
         a_values = _side(a_group, claim, claim.metric, "A", group)
         if claim.b_metric:
             b_values = _side(a_group, claim, claim.b_metric, "A", group)
@@ -160,12 +144,7 @@ def judge(suite: Suite, claim: PaperClaim, records: List[Dict[str, Any]], out_di
         row = Row(group=group, metric_name=metric.get("name", "?") if from_record else claim.metric, higher=higher,
                   a=Stat.of([]), b=Stat.of([]))
         result.rows.append(group_statistics(row, a_values, b_values))
-    for row, adjusted in zip(result.rows, holm([r.p for r in result.rows])):
-        row.p_holm = adjusted
-    for row, adjusted in zip(result.rows, holm([r.p_wilcoxon for r in result.rows])):
-        row.p_wilcoxon_holm = adjusted
-    for row in result.rows:
-        row.verdict = verdict(row, alpha)
+    adjust(result.rows, alpha)
     result.budget = _budget(a_runs + b_runs)
     result.verdict = _claim_verdict(claim, result.rows)
     return result
@@ -254,13 +233,6 @@ def run(suite_names_given: List[str], out_dir: Path, fmt: str = "github") -> Tup
         records = ResultStore(out_dir / suite.name).records()
         mine = [judge(suite, claim, records, out_dir) for claim in suite.claims]
         results += mine
-        folder = out_dir / suite.name / "tables"
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / "verdicts.md").write_text(table(mine, "github") + "\n")
-            (folder / "verdicts.csv").write_text(csv_table(mine) + "\n")
-        except OSError as err:
-            raise UserError(f"Cannot write the verdict tables to {folder} ({err}). "
-                            f"Pass output.dir= with a folder you can write to.") from None
-        written += [folder / "verdicts.md", folder / "verdicts.csv"]
+        written += save_tables(out_dir / suite.name / "tables",
+                               {"verdicts.md": table(mine, "github"), "verdicts.csv": csv_table(mine)}, "verdict")
     return table(results, fmt), written
