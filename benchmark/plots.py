@@ -17,7 +17,7 @@ import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import matplotlib
 
@@ -56,25 +56,17 @@ def _flat(record: Dict[str, Any]) -> Dict[str, Any]:
     return {**flat_defaults(), **flatten(record.get("config") or {})}
 
 
-def distinguishing_keys(records: List[Dict[str, Any]], drawn: Sequence[str] = DRAWN,
-                        group: Optional[Callable[[Dict[str, Any]], Any]] = None) -> List[str]:
-    """Config keys other than ``drawn`` (and locations) whose value differs between records; with
-    ``group``, only between records of the same group (a key that differs only from one group to
-    another, e.g. a batch size set per model, says nothing the group's label does not)."""
+def distinguishing_keys(records: List[Dict[str, Any]], drawn: Sequence[str] = DRAWN) -> List[str]:
+    """Config keys other than ``drawn`` (and locations) whose value differs between records that
+    agree on every ``drawn`` key. A key that differs only along what a figure already draws (the
+    epochs a suite sets per depth, a batch size set per model) needs no label of its own."""
     flats = [_flat(r) for r in records]
-    groups: Dict[Any, List[Dict[str, Any]]] = {}
-    for record, flat in zip(records, flats):
-        groups.setdefault(group(record) if group else None, []).append(flat)
+    groups: Dict[tuple, List[Dict[str, Any]]] = {}
+    for flat in flats:
+        groups.setdefault(tuple(repr(flat.get(k)) for k in drawn), []).append(flat)
     keys = sorted({k for flat in flats for k in flat})
     return [k for k in keys if k not in drawn and k not in LOCATION_KEYS and not k.startswith(EXECUTION_GROUPS)
             and any(len({repr(flat.get(k)) for flat in members}) > 1 for members in groups.values())]
-
-
-def _drawn_point(record: Dict[str, Any]) -> tuple:
-    """What a figure already shows of a record: setting, method, depth (a key that differs only
-    between these, e.g. the epochs a suite sets per depth, needs no label of its own)."""
-    flat = _flat(record)
-    return tuple(repr(flat.get(k)) for k in DRAWN)
 
 
 def config_suffix(record: Dict[str, Any], keys: Sequence[str]) -> str:
@@ -124,7 +116,7 @@ def accuracy_cells(records: List[Dict[str, Any]]) -> Dict[Key, Cell]:
     """
     values: Dict[Key, List[float]] = {}
     cells: Dict[Key, Cell] = {}
-    extra = distinguishing_keys(records, group=_drawn_point)
+    extra = distinguishing_keys(records)
     for record in records:
         key = _key(record, extra)
         if key is None:
@@ -186,7 +178,7 @@ def init_grad_profiles(records: List[Dict[str, Any]]) -> Dict[Key, GradProfile]:
     """
     weight: Dict[Key, List[List[Any]]] = {}
     attention: Dict[Key, List[List[Any]]] = {}
-    extra = distinguishing_keys(records, group=_drawn_point)
+    extra = distinguishing_keys(records)
     for record in records:
         key = _key(record, extra)
         init = next((d for d in record.get("diagnostics") or [] if d.get("epoch") == 0), None)
