@@ -133,75 +133,65 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmark", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXAMPLES)
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run a suite (resumes: finished runs are skipped)",
-                         description="Run suite=NAME with dotted key=value overrides (see `list` for keys).",
-                         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    run.add_argument("overrides", nargs="*", metavar="key=value")
+
+    def command(name: str, func, summary: str, overrides: bool = True, **kwargs) -> argparse.ArgumentParser:
+        """A sub-command taking ``key=value`` words (``overrides``), run by ``func``."""
+        cmd = sub.add_parser(name, help=summary, **kwargs)
+        if overrides:
+            cmd.add_argument("overrides", nargs="*", metavar="key=value")
+        cmd.set_defaults(func=func)
+        return cmd
+
+    run = command("run", cmd_run, "run a suite (resumes: finished runs are skipped)",
+                  description="Run suite=NAME with dotted key=value overrides (see `list` for keys).",
+                  epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--force", action="store_true", help="rerun runs that already have a record")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     run.add_argument("--detach", action="store_true",
                      help="launcher=slurm: submit and return; a later run with the same arguments follows and collects")
-    run.set_defaults(func=cmd_run)
-    show = sub.add_parser("show", help="print the resolved config and the run grid without running",
-                          description="Resolve suite=NAME with overrides and list its runs.")
-    show.add_argument("overrides", nargs="*", metavar="key=value")
-    show.set_defaults(func=cmd_show)
-    lst = sub.add_parser("list", help="list suites, models, datasets and config keys")
-    lst.set_defaults(func=cmd_list)
-    plot = sub.add_parser("plot", help="write the suite's figures (PNG) under <output.dir>/<suite>/plots",
-                          description="plot suite=NAME [where=KEY=VALUE ...] [output.dir=PATH]: accuracy vs "
-                                      "depth (one line per configuration), gradient norm vs layer; for runs with "
-                                      "analysis.massive also ratio curves, gamma fits and the bond-type heatmap")
-    plot.add_argument("overrides", nargs="*", metavar="key=value")
-    plot.set_defaults(func=cmd_plot)
-    reindex = sub.add_parser("reindex", help="recompute the ids of a suite's records after the id scheme changed",
-                             description="reindex suite=NAME [output.dir=PATH]: renames records written by an "
-                                         "older version to the current run ids, so that `run` resumes them.")
-    reindex.add_argument("overrides", nargs="*", metavar="key=value")
-    reindex.set_defaults(func=cmd_reindex)
-    board = sub.add_parser("leaderboard", help="print leaderboards regenerated from the records",
-                           description="leaderboard [suite=NAME] [format=github|latex|csv] [pivot=KEY] [metric=COLUMN] "
-                                       "[select=KEY] [where=KEY=VALUE ...] [output.dir=PATH]; pivot=model.layers puts "
-                                       "depths in columns, metric= picks the column shown first (e.g. init_grad), "
-                                       "select=train.lr keeps for each configuration of the other keys the lr with "
-                                       "the best mean val score and reports its test score, where= keeps the runs "
-                                       "whose config has that value (a list: any of its values; several: all)")
-    board.add_argument("overrides", nargs="*", metavar="key=value")
-    board.set_defaults(func=cmd_leaderboard)
-    export = sub.add_parser("export", help="write tidy tables (one row per run, one per epoch) for pandas",
-                            description="export suite=NAME [format=csv|parquet] [where=KEY=VALUE ...] "
-                                        "[output.dir=PATH] [to=FOLDER]: writes runs.<format> (config, seed, "
-                                        "metrics, params, s/epoch, status) and epochs.<format> (the training "
-                                        "history; join on run_id) into FOLDER, by default "
-                                        "<output.dir>/<suite>/export")
-    export.add_argument("overrides", nargs="*", metavar="key=value")
-    export.set_defaults(func=cmd_export)
-    comp = sub.add_parser("compare", help="A/B statistical comparison of two sets of a suite's runs",
-                          description="compare suite=NAME a=KEY=VALUE[,KEY=VALUE] b=KEY=VALUE[,...] [by=KEY ...] "
-                                      "[where=KEY=VALUE ...] "
-                                      "[metric=COLUMN] [format=github|latex|csv] [alpha=0.05] [name=NAME] "
-                                      "[output.dir=PATH]: per group of the by= keys, a paired t-test and Wilcoxon "
-                                      "test on seed pairs (Welch's t-test without pairs), a bootstrap 95 % CI of the "
-                                      "difference, an effect size, Holm-adjusted p-values and a verdict; also writes "
-                                      "<output.dir>/<suite>/tables/compare-<name>.md and .csv")
-    comp.add_argument("overrides", nargs="*", metavar="key=value")
-    comp.set_defaults(func=cmd_compare)
-    report = sub.add_parser("report", help="write a static HTML site of the results (leaderboards, figures, run pages)",
-                            description="report [suite=NAME ...] [output.dir=PATH] [site=PATH] [records=false]: every "
-                                        "suite under output.dir (default results), or the named ones, as a "
-                                        "self-contained site in site (default <output.dir>/site); open "
-                                        "<site>/index.html or publish the folder on any static web server. "
-                                        "records=false leaves out the copies of the raw records")
-    report.add_argument("overrides", nargs="*", metavar="key=value")
-    report.set_defaults(func=cmd_report)
-    judge = sub.add_parser("verdicts", help="answer the papers' claims a suite lists, with statistics and a verdict",
-                           description="verdicts [suite=NAME ...] [output.dir=PATH] [format=github|latex|csv]: for "
-                                       "each claim in the suites' claims: sections (default: every suite that has "
-                                       "one), the compare statistics per group, a verdict, the budget and how much "
-                                       "of the study has finished; also writes <output.dir>/<suite>/tables/"
-                                       "verdicts.md and .csv, which the report shows first")
-    judge.add_argument("overrides", nargs="*", metavar="key=value")
-    judge.set_defaults(func=cmd_verdicts)
+    command("show", cmd_show, "print the resolved config and the run grid without running",
+            description="Resolve suite=NAME with overrides and list its runs.")
+    command("list", cmd_list, "list suites, models, datasets and config keys", overrides=False)
+    command("plot", cmd_plot, "write the suite's figures (PNG) under <output.dir>/<suite>/plots",
+            description="plot suite=NAME [where=KEY=VALUE ...] [output.dir=PATH]: accuracy vs "
+                        "depth (one line per configuration), gradient norm vs layer; for runs with "
+                        "analysis.massive also ratio curves, gamma fits and the bond-type heatmap")
+    command("reindex", cmd_reindex, "recompute the ids of a suite's records after the id scheme changed",
+            description="reindex suite=NAME [output.dir=PATH]: renames records written by an "
+                        "older version to the current run ids, so that `run` resumes them.")
+    command("leaderboard", cmd_leaderboard, "print leaderboards regenerated from the records",
+            description="leaderboard [suite=NAME] [format=github|latex|csv] [pivot=KEY] [metric=COLUMN] "
+                        "[select=KEY] [where=KEY=VALUE ...] [output.dir=PATH]; pivot=model.layers puts "
+                        "depths in columns, metric= picks the column shown first (e.g. init_grad), "
+                        "select=train.lr keeps for each configuration of the other keys the lr with "
+                        "the best mean val score and reports its test score, where= keeps the runs "
+                        "whose config has that value (a list: any of its values; several: all)")
+    command("export", cmd_export, "write tidy tables (one row per run, one per epoch) for pandas",
+            description="export suite=NAME [format=csv|parquet] [where=KEY=VALUE ...] "
+                        "[output.dir=PATH] [to=FOLDER]: writes runs.<format> (config, seed, "
+                        "metrics, params, s/epoch, status) and epochs.<format> (the training "
+                        "history; join on run_id) into FOLDER, by default "
+                        "<output.dir>/<suite>/export")
+    command("compare", cmd_compare, "A/B statistical comparison of two sets of a suite's runs",
+            description="compare suite=NAME a=KEY=VALUE[,KEY=VALUE] b=KEY=VALUE[,...] [by=KEY ...] "
+                        "[where=KEY=VALUE ...] "
+                        "[metric=COLUMN] [format=github|latex|csv] [alpha=0.05] [name=NAME] "
+                        "[output.dir=PATH]: per group of the by= keys, a paired t-test and Wilcoxon "
+                        "test on seed pairs (Welch's t-test without pairs), a bootstrap 95 % CI of the "
+                        "difference, an effect size, Holm-adjusted p-values and a verdict; also writes "
+                        "<output.dir>/<suite>/tables/compare-<name>.md and .csv")
+    command("report", cmd_report, "write a static HTML site of the results (leaderboards, figures, run pages)",
+            description="report [suite=NAME ...] [output.dir=PATH] [site=PATH] [records=false]: every "
+                        "suite under output.dir (default results), or the named ones, as a "
+                        "self-contained site in site (default <output.dir>/site); open "
+                        "<site>/index.html or publish the folder on any static web server. "
+                        "records=false leaves out the copies of the raw records")
+    command("verdicts", cmd_verdicts, "answer the papers' claims a suite lists, with statistics and a verdict",
+            description="verdicts [suite=NAME ...] [output.dir=PATH] [format=github|latex|csv]: for "
+                        "each claim in the suites' claims: sections (default: every suite that has "
+                        "one), the compare statistics per group, a verdict, the budget and how much "
+                        "of the study has finished; also writes <output.dir>/<suite>/tables/"
+                        "verdicts.md and .csv, which the report shows first")
     return parser
 
 
