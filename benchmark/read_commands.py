@@ -11,7 +11,7 @@ from benchmark import leaderboard
 from benchmark.config import check_key, parse_overrides
 from benchmark.filters import describe, parse_where, select, split_where
 from benchmark.results import ResultStore
-from benchmark.suites import Suite, load_suite, suite_names
+from benchmark.suites import OfSuite, Suite, load_suite, suite_names
 from benchmark.sweep import record_ids
 from dgl_ma.errors import ConfigError, UserError
 
@@ -25,19 +25,11 @@ def split_suite(args: List[str], required: bool) -> (Optional[str], Dict[str, An
 
 
 @dataclasses.dataclass
-class Target:
+class Target(OfSuite):
     """A suite's records folder as the read-only commands see it."""
     name: str
     folder: Path
     suite: Optional[Suite]   # None: a folder of records whose suite file is not known here
-
-    @property
-    def metrics(self) -> List[str]:
-        return self.suite.metrics if self.suite else ["test", "val"]
-
-    @property
-    def over(self) -> List[str]:
-        return self.suite.aggregate_over if self.suite else []
 
 
 def _output_dir(overrides: Dict[str, Any]) -> Optional[Path]:
@@ -202,7 +194,7 @@ def cmd_compare(ns: argparse.Namespace) -> int:
 def cmd_verdicts(ns: argparse.Namespace) -> int:
     suites, rest = _suites_arg(ns.overrides)
     overrides = parse_overrides(rest)
-    out_dir = Path(str(overrides.pop("output.dir", "results")))
+    out_dir = _output_dir(overrides) or Path("results")
     fmt = str(overrides.pop("format", "github"))
     if overrides:
         raise ConfigError(f"verdicts takes suite=, output.dir= and format= only; got {', '.join(overrides)}.")
@@ -233,7 +225,7 @@ def cmd_report(ns: argparse.Namespace) -> int:
     names, rest = _suites_arg(ns.overrides)
     suites = [Path(name).stem for name in names]
     overrides = parse_overrides(rest)
-    out_dir = Path(str(overrides.pop("output.dir", "results")))
+    out_dir = _output_dir(overrides) or Path("results")
     site = Path(str(overrides.pop("site", out_dir / "site")))
     records = overrides.pop("records", True)
     if not isinstance(records, bool):

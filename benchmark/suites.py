@@ -25,7 +25,7 @@ A suite file has these top-level keys (``claims`` optional, see :mod:`benchmark.
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import yaml
 
@@ -34,6 +34,7 @@ from dgl_ma.errors import ConfigError, warn
 
 SUITES_ENV = "DGL_MA_SUITES"
 SUITE_KEYS = ("description", "config", "grid", "leaderboard", "claims")
+DEFAULT_METRICS = ("test", "val")   # the leaderboard columns of a suite that names none
 LEADERBOARD_KEYS = ("metrics", "aggregate_over", "pivot")
 
 
@@ -45,10 +46,26 @@ class Suite:
     config: Dict[str, Any] = field(default_factory=dict)   # flat dotted keys
     grid: Dict[str, List[Any]] = field(default_factory=dict)
     linked: List[str] = field(default_factory=list)         # grid axes of dotted-key mappings
-    metrics: List[str] = field(default_factory=lambda: ["test", "val"])
+    metrics: List[str] = field(default_factory=lambda: list(DEFAULT_METRICS))
     aggregate_over: List[str] = field(default_factory=list)
     pivot: List[str] = field(default_factory=list)          # keys the report shows as pivot views
     claims: List[Any] = field(default_factory=list)         # benchmark.paper_claims.PaperClaim
+
+
+class OfSuite:
+    """For a results folder read with its suite definition when there is one (``self.suite``,
+    None when its suite file is not known here): the leaderboard columns and the keys averaged
+    like seeds, the defaults without a definition."""
+
+    suite: Optional[Suite]
+
+    @property
+    def metrics(self) -> List[str]:
+        return self.suite.metrics if self.suite else list(DEFAULT_METRICS)
+
+    @property
+    def over(self) -> List[str]:
+        return self.suite.aggregate_over if self.suite else []
 
 
 def suites_dir() -> Path:

@@ -27,7 +27,7 @@ from tabulate import tabulate
 
 from benchmark import leaderboard
 from benchmark.results import TMP_PREFIX
-from benchmark.suites import Suite, load_suite, suite_names
+from benchmark.suites import OfSuite, Suite, load_suite, suite_names
 from dgl_ma.errors import ConfigError, UserError
 
 STATUSES = ("ok", "diverged", "failed")
@@ -50,7 +50,7 @@ class ExtraTable:
 
 
 @dataclass
-class SuiteResults:
+class SuiteResults(OfSuite):
     name: str
     folder: Path
     records: List[Dict[str, Any]]              # valid records, sorted by file name
@@ -58,14 +58,6 @@ class SuiteResults:
     suite: Optional[Suite]                     # the definition, when suites/<name>.yaml exists
     malformed: List[Malformed] = field(default_factory=list)
     tables: List[ExtraTable] = field(default_factory=list)
-
-    @property
-    def metrics(self) -> List[str]:
-        return self.suite.metrics if self.suite else ["test", "val"]
-
-    @property
-    def over(self) -> List[str]:
-        return self.suite.aggregate_over if self.suite else []
 
 
 def _shape_problem(record: Any) -> Optional[str]:
