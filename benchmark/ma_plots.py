@@ -59,8 +59,7 @@ def _groups(records: List[Dict[str, Any]]) -> Dict[str, List[Dict[str, Any]]]:
     with several depths, ``key=value`` for any other config key that differs between the
     records, so that only seeds are pooled), in display order."""
     usable = sorted((r for r in records if r.get("massive")), key=_variant_key)
-    extra = distinguishing_keys(usable, ("model.name", "model.use_bias", "model.ebt", "model.layers"),
-                                group=lambda r: (variant_of(r), r["config"]["model"].get("layers")))
+    extra = distinguishing_keys(usable, ("model.name", "model.use_bias", "model.ebt", "model.layers"))
     depths: Dict[str, set] = {}
     for record in usable:
         depths.setdefault(variant_of(record), set()).add(record["config"]["model"].get("layers"))
