@@ -44,6 +44,7 @@ METRIC_COLUMNS: Dict[str, Any] = {
     "ma_base_max_ratio": (lambda r: _massive(r, "max_ratio", max, state="base"), None),
     "ma_fraction": (lambda r: _massive_fraction(r), None),
     "ma_delta_ks": (lambda r: _massive(r, "delta_ks", max), None),
+    "ma_common_edge_excess": (lambda r: _common_edge_excess(r), None),
     "gain@0.01": (lambda r: _gain(r, 0.01), None),
     "gain@0.0316": (lambda r: _gain(r, 0.0316), None),
     "gain@0.1": (lambda r: _gain(r, 0.1), None),
@@ -60,6 +61,26 @@ def _massive_fraction(record: Dict[str, Any]) -> Optional[float]:
     rows = (record.get("massive") or {}).get("final") or []
     elements = sum(row["elements"] for row in rows)
     return sum(row["massive"] for row in rows) / elements if elements else None
+
+
+def _common_edge_excess(record: Dict[str, Any], common: int = 2) -> Optional[float]:
+    """Share of the trained model's massive edges whose type is one of the ``common`` most frequent
+    real edge types, minus those types' share of all captured real edges (pooled over layers):
+    > 0 when massive activations gather on common bond types beyond their base rate. ``None``
+    without a massive edge (the share is undefined) or for records older than the base rates."""
+    massive, edges = {}, {}
+    for row in (record.get("massive") or {}).get("final") or []:
+        if "edges_by_edge_type" not in row:
+            return None
+        for counts, total in ((row["massive_by_edge_type"], massive), (row["edges_by_edge_type"], edges)):
+            for kind, count in counts.items():
+                if int(kind) >= 0:       # -1: a non-edge of a full-graph model, or an unknown type
+                    total[int(kind)] = total.get(int(kind), 0) + int(count)
+    if not sum(massive.values()):
+        return None
+    top = sorted(edges, key=lambda kind: -edges[kind])[:common]
+    share = lambda counts: sum(counts.get(kind, 0) for kind in top) / sum(counts.values())  # noqa: E731
+    return share(massive) - share(edges)
 
 
 def _gain(record: Dict[str, Any], sigma: float) -> Optional[float]:
@@ -94,6 +115,8 @@ METRIC_HELP = {
     "ma_base_max_ratio": "the same at initialisation (analysis.massive)",
     "ma_fraction": "share of activation entries that are massive (analysis.massive)",
     "ma_delta_ks": "largest KS distance trained vs init (analysis.massive)",
+    "ma_common_edge_excess": "share of massive edges on the two commonest edge (bond) types minus their share of all "
+                             "edges; undefined without a massive edge (analysis.massive)",
     "gain@0.01": "attack loss gain at sigma 0.01 (analysis.attack); also gain@0.0316, gain@0.1",
 }
 

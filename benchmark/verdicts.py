@@ -6,7 +6,8 @@
 A claim's rows are its groups (``by``, restricted to ``groups``). The claim's verdict counts the
 groups whose row verdict is the one that ``supports`` it: *supported* (all), *supported in k of
 m groups*, *contradicted* (none, and some significant the other way), *not shown* (no significant
-difference) or *too few seeds*. Only finished runs count; when the claim's study (its ``run``
+difference), *too few seeds*, or *not testable* when no finished run has a value of the metric
+(e.g. a share of massive edges where no run has a massive edge). Only finished runs count; when the claim's study (its ``run``
 invocations) is not finished the verdict says how many of its runs are, and a claim without any
 run yet says *not run*.
 """
@@ -93,10 +94,12 @@ def agrees(supports: str, row: Row) -> Optional[bool]:
     return a_higher == supports.startswith("A")
 
 
-def _claim_verdict(claim: PaperClaim, rows: List[Row]) -> str:
+def _claim_verdict(claim: PaperClaim, rows: List[Row], valued: bool = True) -> str:
     tested = [r for r in rows if r.test != "—"]
     if not rows:
         return "not run"
+    if not valued:
+        return f"not testable: no finished run has a value of {claim.metric}"
     if not tested:
         return "too few seeds"
     answers = [agrees(claim.supports, r) for r in tested]
@@ -133,8 +136,10 @@ def judge(suite: Suite, claim: PaperClaim, records: List[Dict[str, Any]], out_di
     metric = next((r["metric"] for r in a_runs if "metric" in r), {})
     higher = None if claim.contrast else higher_is_better(claim.metric, metric)
     from_record = METRIC_COLUMNS[claim.metric][1] == "metric"
+    valued = False          # some run of side A has a value of the metric (e.g. a massive edge to count)
     for group, a_group, b_group in groups:
         a_values = _side(a_group, claim, claim.metric, "A", group)
+        valued |= bool(a_values)
         if claim.b_metric:
             b_values = _side(a_group, claim, claim.b_metric, "A", group)
         elif claim.b_value is not None:
@@ -146,7 +151,7 @@ def judge(suite: Suite, claim: PaperClaim, records: List[Dict[str, Any]], out_di
         result.rows.append(group_statistics(row, a_values, b_values))
     adjust(result.rows, alpha)
     result.budget = _budget(a_runs + b_runs)
-    result.verdict = _claim_verdict(claim, result.rows)
+    result.verdict = _claim_verdict(claim, result.rows, valued)
     return result
 
 

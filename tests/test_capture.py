@@ -68,6 +68,8 @@ def test_report_finds_planted_activation_by_layer_and_bond_type():
     rows = {row["layer"]: row for row in report(trained, base)}
     assert rows["a"]["massive"] == 0 and rows["b"]["massive"] == 1
     assert rows["b"]["massive_by_edge_type"] == {int(trained["edge_type"][edge]): 1}
+    kinds, counts = np.unique(trained["edge_type"], return_counts=True)      # every captured edge, the base rates
+    assert rows["a"]["edges_by_edge_type"] == rows["b"]["edges_by_edge_type"] == dict(zip(kinds.tolist(), counts.tolist()))
     assert rows["b"]["graphs_above"] == 1 and rows["b"]["max_ratio"] > 5000
     assert abs(rows["a"]["delta_ks"]) < 1e-9          # identical layer: no change in KS
     assert rows["b"]["base_max_ratio"] < 1000

@@ -130,3 +130,17 @@ def test_records_from_before_an_option_existed_match_newer_ones():
     assert len(rows) == 1 and rows[0].stats["test"].n == 4
     text = render(old + new, ["test"], pivot="model.layers")
     assert "analysis" not in text and "layers=2" in text
+
+
+def test_common_edge_excess_against_the_bond_base_rates():
+    # two layers; edge types 1 (most frequent), 2, 3 (rare) and -1 (non-edges, left out of both shares)
+    rows = [{"layer": "l0", "massive_by_edge_type": {"1": 3, "3": 1, "-1": 5}, "edges_by_edge_type": {"1": 60, "2": 30, "3": 10, "-1": 100}},
+            {"layer": "l1", "massive_by_edge_type": {"3": 4}, "edges_by_edge_type": {"1": 60, "2": 30, "3": 10, "-1": 100}}]
+    r = record("A", 0, 0.5, 0.5, 2)
+    r["massive"] = {"final": rows}
+    # massive real edges 8, of which 3 on the two commonest types (1, 2): 3/8; base rate 180/200
+    assert aggregate([r], ["ma_common_edge_excess"])[0].stats["ma_common_edge_excess"].mean == pytest.approx(3 / 8 - 0.9)
+    r["massive"] = {"final": [{**row, "massive_by_edge_type": {"-1": 2}} for row in rows]}
+    assert aggregate([r], ["ma_common_edge_excess"])[0].stats["ma_common_edge_excess"].n == 0   # no massive real edge
+    r["massive"] = {"final": [{"layer": "l0", "massive_by_edge_type": {"1": 3}}]}              # a record without base rates
+    assert aggregate([r], ["ma_common_edge_excess"])[0].stats["ma_common_edge_excess"].n == 0

@@ -197,3 +197,22 @@ def test_a_claim_whose_sides_overlap_exits_2(tmp_path, suite_file, capsys):
     code = main(["verdicts", f"suite={suite_file}", f"output.dir={out}"])
     err = capsys.readouterr().err
     assert code == 2 and "Claim deep" in err and "same runs" in err
+
+
+def test_a_claim_whose_metric_no_run_has_is_not_testable(tmp_path, suite_file, capsys):
+    """A share of massive edges is undefined where no run has a massive edge: the claim says that
+    instead of "too few seeds" (the toy records have no massive-activation report at all)."""
+    suite_file.write_text(suite_file.read_text() + textwrap.indent(textwrap.dedent("""\
+        - name: bonds
+          claim: massive activations gather on common edge types
+          a: {model.norm: none}
+          b_value: 0
+          by: [model.layers]
+          metric: ma_common_edge_excess
+          supports: A higher
+        """), "  "))
+    out = tmp_path / "results"
+    write_study(suite_file, out)
+    rows = [r for (name, _), r in verdicts(capsys, suite_file, out).items() if name == "bonds"]
+    assert len(rows) == 3 and {r["mean_a"] for r in rows} == {"nan"}
+    assert {r["verdict"] for r in rows} == {"not testable: no finished run has a value of ma_common_edge_excess"}

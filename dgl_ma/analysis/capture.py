@@ -88,6 +88,11 @@ def load(path: Path) -> Dict[str, np.ndarray]:
     return out
 
 
+def _type_counts(edge_types: np.ndarray) -> Dict[int, int]:
+    types, counts = np.unique(edge_types, return_counts=True)
+    return {int(t): int(c) for t, c in zip(types, counts)}
+
+
 def _layer_rows(acts: Dict[str, np.ndarray], rel_threshold: float, abs_threshold: Optional[float],
                 gamma_elements: int = 0):
     """Per layer of one state: ``(row, ratios, -log10 r sample, gamma fit)``, each computed once."""
@@ -100,9 +105,9 @@ def _layer_rows(acts: Dict[str, np.ndarray], rel_threshold: float, abs_threshold
         fit = fit_gamma(x)
         stats = summarize(scores, rel_threshold, abs_threshold, graph_ids=graph_ids, r=r)
         massive = massive_elements(scores, r, rel_threshold, abs_threshold).any(dim=1).numpy()
-        types, counts = np.unique(acts["edge_type"][massive], return_counts=True)
         row = {"layer": str(layer), **stats.as_dict(), "gamma": fit.__dict__,
-               "massive_by_edge_type": {int(t): int(c) for t, c in zip(types, counts)}}
+               "massive_by_edge_type": _type_counts(acts["edge_type"][massive]),
+               "edges_by_edge_type": _type_counts(acts["edge_type"])}   # the base rate of each type
         out[str(layer)] = (row, r, x, fit)
     return out
 
