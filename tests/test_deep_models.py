@@ -67,6 +67,32 @@ def test_norm_none_and_lipschitz_differ_only_in_the_attention():
     assert [n for n, _ in a.named_parameters()] == [n for n, _ in b.named_parameters()]  # no new parameters
 
 
+@pytest.mark.parametrize("name", ["gat", "gcn"])
+def test_input_dropout_alone_drops_only_what_the_first_layer_sees(name):
+    """model.dropout=0, model.input_dropout=p (the ablation of dropout before every layer):
+    in training the first layer sees the encoder output with about p of it zeroed and the rest
+    scaled by 1/(1-p); every later layer sees exactly the ELU of the previous layer's output."""
+    gs, feats = graphs()
+    g = dgl.add_self_loop(gs[1])
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(name=name, layers=3, hidden=8, heads=2, input_dropout=0.5), NODE).train()
+    inputs, outputs = [], []
+
+    def keep(module, args, out):
+        inputs.append(args[1])
+        outputs.append(out.flatten(1))
+
+    for layer in model.layers:
+        layer.register_forward_hook(keep)
+    model(g, feats[1])
+    encoded = model.node_encoder(feats[1])
+    kept = inputs[0] != 0
+    assert 0.2 < 1 - kept.float().mean() < 0.8
+    torch.testing.assert_close(inputs[0][kept], 2 * encoded[kept])
+    for i in (1, 2):
+        torch.testing.assert_close(inputs[i], torch.nn.functional.elu(outputs[i - 1]))
+
+
 def test_pairnorm_centres_and_scales_each_graph():
     gs, _ = graphs()
     batch = dgl.batch(gs)

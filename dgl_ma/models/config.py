@@ -12,8 +12,9 @@ class ModelConfig:
 
     ``hidden`` is the width per head; a layer's output width is ``heads * hidden``.
     ``dropout``: inside the layers (GT, GraphiT, SAN: after the attention and inside the FFN;
-    the deep stacks: before every layer); ``input_dropout``: on the input node embedding of GT,
-    GraphiT and SAN (the authors' ``in_feat_dropout``, 0 in their configurations).
+    the deep stacks: before every layer); ``input_dropout``: on the input node embedding (GT,
+    GraphiT and SAN: the authors' ``in_feat_dropout``, 0 in their configurations; the deep
+    stacks: with ``dropout=0``, dropout before the first layer only).
     ``readout`` pools node states for graph-level tasks and is ignored for node tasks.
     ``norm`` selects attention and/or feature normalisation; each model lists its choices.
     ``pos_enc``: number of Laplacian eigenvectors used as positional encoding (0 = none).

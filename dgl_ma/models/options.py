@@ -71,7 +71,7 @@ class ModelOptions:
 
 
 def _stack(attention_norms: Sequence[str], *extra: str) -> ModelOptions:
-    return ModelOptions(COMMON_KEYS + ("residual",) + extra, tuple(allowed_norms(attention_norms)))
+    return ModelOptions(COMMON_KEYS + ("residual", "input_dropout") + extra, tuple(allowed_norms(attention_norms)))
 
 
 def _transformer(*extra: str, kernels: Tuple[str, ...] = ()) -> ModelOptions:

@@ -1,7 +1,8 @@
 """Deep node/graph models as a stack of one layer type, with one norm mechanism for all.
 
 ``StackNet`` is the skeleton of the reference deep experiments (Dasoulas et al. 2021):
-``Linear(in → hidden)``, then ``layers`` × [dropout → layer (+ input when ``model.residual``
+``Linear(in → hidden)``, input dropout (``model.input_dropout``; 0 in the reference, whose
+dropout is the one before every layer), then ``layers`` × [dropout → layer (+ input when ``model.residual``
 and the widths match) → feature norm → ELU (not after the last)], then a linear classifier (node tasks) or a pooled readout with the MLP head (graph
 tasks). Subclasses only say how to build one layer and which attention norms it supports.
 
@@ -40,6 +41,7 @@ class StackNet(GraphModel):
         attention_norm, feature_norm = split_norm(cfg.norm, cfg.name, self.attention_norms)
         width = cfg.heads * cfg.hidden
         self.node_encoder = node_encoder(task, cfg.hidden)
+        self.input_dropout = nn.Dropout(cfg.input_dropout)
         self.dropout = nn.Dropout(cfg.dropout)
         self.layers = nn.ModuleList(
             self.make_layer(cfg.hidden if i == 0 else width, cfg, attention_norm) for i in range(cfg.layers)
@@ -63,7 +65,7 @@ class StackNet(GraphModel):
         return dgl.add_self_loop(dgl.remove_self_loop(graph))
 
     def forward(self, graph: dgl.DGLGraph, feat: torch.Tensor) -> torch.Tensor:
-        h = self.node_encoder(feat)                                        # (N, hidden)
+        h = self.input_dropout(self.node_encoder(feat))                    # (N, hidden)
         for i, layer in enumerate(self.layers):
             out = layer(graph, self.dropout(h)).flatten(1)                 # (N, H·C)
             h = out + h if self.residual and out.shape == h.shape else out
