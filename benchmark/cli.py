@@ -187,11 +187,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "<site>/index.html or publish the folder on any static web server. "
                         "records=false leaves out the copies of the raw records")
     command("verdicts", cmd_verdicts, "answer the papers' claims a suite lists, with statistics and a verdict",
-            description="verdicts [suite=NAME ...] [output.dir=PATH] [format=github|latex|csv]: for "
-                        "each claim in the suites' claims: sections (default: every suite that has "
-                        "one), the compare statistics per group, a verdict, the budget and how much "
-                        "of the study has finished; also writes <output.dir>/<suite>/tables/"
-                        "verdicts.md and .csv, which the report shows first")
+            description="verdicts [suite=NAME ...] [output.dir=PATH] [format=github|latex|csv] "
+                        "[budget=NAME]: for each claim in the suites' claims: sections (default: every "
+                        "suite that has one), the compare statistics per group, a verdict, the budget "
+                        "and how much of the study has finished; budget= judges the claims at a named "
+                        "budget of their study (e.g. full) instead of their first; also writes "
+                        "<output.dir>/<suite>/tables/verdicts.md (verdicts-<budget>.md) and .csv, "
+                        "which the report shows first")
     return parser
 
 

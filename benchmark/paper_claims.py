@@ -22,7 +22,12 @@ benchmark verdicts`` (:mod:`benchmark.verdicts`) turns it into a row of statisti
         paper_budget: 2 000 epochs per run, 64 features per head
 
 ``run`` may be a list of such strings when the study takes several invocations; the verdict
-counts how many of their runs have finished, so a partly finished study says so.
+counts how many of their runs have finished, so a partly finished study says so. A claim tested
+at several budgets names each (the first is the default; ``verdicts budget=NAME`` picks another)::
+
+        run:
+          short: "train.max_seconds=45"           # what fits this machine
+          full: ""                                # the suite as shipped (the paper's budget)
 """
 import re
 import shlex
@@ -52,15 +57,24 @@ class PaperClaim:
     contrast: Optional[Dict[str, List[Any]]] = None
     metric: str = "test"
     supports: str = "A better"
-    run: List[str] = field(default_factory=list)     # override strings, one per `run` invocation
+    # budget name -> override strings, one per `run` invocation ("": a claim with one budget)
+    run: Dict[str, List[str]] = field(default_factory=lambda: {"": []})
     paper_budget: str = ""
 
-    def run_overrides(self) -> List[Dict[str, Any]]:
-        """The overrides of each ``run`` invocation (one empty mapping: the suite as shipped)."""
-        return [parse_overrides(shlex.split(text)) for text in self.run] or [{}]
+    @property
+    def budgets(self) -> List[str]:
+        return list(self.run)
 
-    def commands(self, suite: str) -> List[str]:
-        return [f"python -m benchmark run suite={suite} {text}".rstrip() for text in self.run] or \
+    def _study(self, budget: Optional[str]) -> List[str]:
+        return self.run[self.budgets[0] if budget is None else budget]
+
+    def run_overrides(self, budget: Optional[str] = None) -> List[Dict[str, Any]]:
+        """The overrides of each ``run`` invocation of a budget (default: the first; one empty
+        mapping: the suite as shipped)."""
+        return [parse_overrides(shlex.split(text)) for text in self._study(budget)] or [{}]
+
+    def commands(self, suite: str, budget: Optional[str] = None) -> List[str]:
+        return [f"python -m benchmark run suite={suite} {text}".rstrip() for text in self._study(budget)] or \
                [f"python -m benchmark run suite={suite}"]
 
 
@@ -108,9 +122,12 @@ def parse_claims(raw: Any, path: Path) -> List[PaperClaim]:
         if supports not in SUPPORTS:
             raise ConfigError(f"{where} ({name}): supports must be one of {', '.join(SUPPORTS)}; got {supports!r}.")
         runs = entry.get("run") or []
-        runs = [runs] if isinstance(runs, str) else runs
-        if not isinstance(runs, list) or not all(isinstance(r, str) for r in runs):
-            raise ConfigError(f"{where} ({name}): run must be a string of overrides or a list of them.")
+        runs = runs if isinstance(runs, dict) and runs else {"": runs}
+        runs = {str(budget): [texts] if isinstance(texts, str) else texts for budget, texts in runs.items()}
+        if not all(isinstance(t, list) and all(isinstance(r, str) for r in t) for t in runs.values()) or \
+                not all(re.fullmatch(r"[A-Za-z0-9_-]*", b) for b in runs):
+            raise ConfigError(f"{where} ({name}): run must be a string of overrides, a list of them, or a mapping of "
+                              f"budget names (letters, digits, '_', '-') to either.")
         claim = PaperClaim(
             name=name, claim=str(entry["claim"]), source=str(entry.get("source", "")),
             a=_selection(entry["a"], f"{where}.a"), b=_selection(entry.get("b") or {}, f"{where}.b"),
@@ -130,8 +147,9 @@ def parse_claims(raw: Any, path: Path) -> List[PaperClaim]:
         if claim.contrast and set(claim.contrast) & set(claim.groups):
             raise ConfigError(f"{where} ({name}): the contrast key {next(iter(claim.contrast))} cannot also be "
                               f"restricted by groups:; both of its values are needed.")
-        for overrides in claim.run_overrides():  # a typo in a key fails here, not at `verdicts` time
-            for key in overrides:
-                check_key(key)
+        for budget in claim.budgets:  # a typo in a key fails here, not at `verdicts` time
+            for overrides in claim.run_overrides(budget):
+                for key in overrides:
+                    check_key(key)
         claims.append(claim)
     return claims

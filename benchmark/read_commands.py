@@ -196,12 +196,13 @@ def cmd_verdicts(ns: argparse.Namespace) -> int:
     overrides = parse_overrides(rest)
     out_dir = _output_dir(overrides) or Path("results")
     fmt = str(overrides.pop("format", "github"))
+    budget = overrides.pop("budget", None)
     if overrides:
-        raise ConfigError(f"verdicts takes suite=, output.dir= and format= only; got {', '.join(overrides)}.")
+        raise ConfigError(f"verdicts takes suite=, output.dir=, format= and budget= only; got {', '.join(overrides)}.")
     leaderboard.check_format(fmt)
     from benchmark import verdicts  # scipy.stats only when judging
 
-    text, written = verdicts.run(suites, out_dir, fmt)
+    text, written = verdicts.run(suites, out_dir, fmt, None if budget is None else str(budget))
     print(text)
     for path in written:
         print(f"wrote {path}", file=sys.stderr)

@@ -7,9 +7,9 @@ A claim's rows are its groups (``by``, restricted to ``groups``). The claim's ve
 groups whose row verdict is the one that ``supports`` it: *supported* (all), *supported in k of
 m groups*, *contradicted* (none, and some significant the other way), *not shown* (no significant
 difference), *too few seeds*, or *not testable* when no finished run has a value of the metric
-(e.g. a share of massive edges where no run has a massive edge). Only finished runs count; when the claim's study (its ``run``
-invocations) is not finished the verdict says how many of its runs are, and a claim without any
-run yet says *not run*.
+(e.g. a share of massive edges where no run has a massive edge). Only the finished runs of the
+claim's study (its ``run`` invocations, at one budget) count; when that study is not finished
+the verdict says how many of its runs are, and a claim without any run yet says *not run*.
 """
 import csv
 import io
@@ -17,7 +17,7 @@ import json
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 from tabulate import tabulate
 
@@ -44,6 +44,7 @@ class ClaimResult:
     planned: int = 0
     budget: str = ""          # what the runs behind the rows had (epochs, time limit)
     verdict: str = "not run"
+    study: Optional[str] = None   # the claim's budget (its named `run`); None: its first
 
 
 def _side(runs: List[Dict[str, Any]], claim: PaperClaim, column: str, label: str,
@@ -72,13 +73,12 @@ def _budget(runs: List[Dict[str, Any]]) -> str:
     return text + (f", ≤ {'/'.join(f'{s:g}' for s in sorted(limits))} s of training" if limits else "")
 
 
-def _study(suite: Suite, claim: PaperClaim, out_dir: Path) -> Tuple[int, int]:
-    """(finished, planned) runs of the claim's ``run`` invocations."""
-    planned = set()
-    for overrides in claim.run_overrides():
+def _study(suite: Suite, claim: PaperClaim, out_dir: Path, budget: Optional[str] = None) -> Set[str]:
+    """The run ids of the claim's ``run`` invocations (of one budget)."""
+    planned: Set[str] = set()
+    for overrides in claim.run_overrides(budget):
         planned |= {r.run_id for r in expand(suite, {**overrides, "output.dir": str(out_dir)}).runs}
-    store = ResultStore(out_dir / suite.name)
-    return sum(store.is_finished(run_id) for run_id in planned), len(planned)
+    return planned
 
 
 def agrees(supports: str, row: Row) -> Optional[bool]:
@@ -112,10 +112,13 @@ def _claim_verdict(claim: PaperClaim, rows: List[Row], valued: bool = True) -> s
 
 
 def judge(suite: Suite, claim: PaperClaim, records: List[Dict[str, Any]], out_dir: Path,
-          alpha: float = compare.ALPHA) -> ClaimResult:
-    """The rows and verdict of one claim from the suite's records."""
-    result = ClaimResult(suite.name, claim)
-    result.finished, result.planned = _study(suite, claim, out_dir)
+          alpha: float = compare.ALPHA, budget: Optional[str] = None) -> ClaimResult:
+    """The rows and verdict of one claim from the suite's records (the runs of one of its budgets)."""
+    result = ClaimResult(suite.name, claim, study=budget)
+    planned = _study(suite, claim, out_dir, budget)
+    store = ResultStore(out_dir / suite.name)
+    result.finished, result.planned = sum(store.is_finished(run_id) for run_id in planned), len(planned)
+    records = [r for r in records if r.get("run_id") in planned]   # the study's runs, not another budget's
     folder = out_dir / suite.name
     try:
         a_runs = compare.select(records, claim.a, "a", folder) if records else []
@@ -188,13 +191,15 @@ def table(results: List[ClaimResult], fmt: str = "github") -> str:
     for result in results:
         claim = result.claim
         refs = []
-        for command in claim.commands(result.suite):
+        for command in claim.commands(result.suite, result.study):
             if command not in commands:
                 commands.append(command)
             refs.append(f"[{commands.index(command) + 1}]")
         head = [f"{result.suite} · {claim.name}: {claim.claim}" + (f" ({claim.source})" if claim.source else ""),
                 sides(claim)]
-        tail = [_status(result), f"{result.budget or '—'} / {claim.paper_budget or '—'}", " ".join(refs)]
+        named = result.study or claim.budgets[0]
+        tail = [_status(result), (f"{named}: " if named else "") + f"{result.budget or '—'} / {claim.paper_budget or '—'}",
+                " ".join(refs)]
         for i, row in enumerate(result.rows or [None]):
             cells = ["—"] * 7 if row is None else [
                 ",".join(f"{_column_name(k)}={v}" for k, v in row.group.items()) or "all",
@@ -206,7 +211,7 @@ def table(results: List[ClaimResult], fmt: str = "github") -> str:
     notes = "\n".join(f"- [{i}] `{c}`" for i, c in enumerate(commands, 1))
     return (f"# Verdicts\n\n{text}\n\nA, B: mean ± std over the runs the test used (n: seed pairs, else runs of "
             f"A / B). Tests as in `compare`; p Holm adjusted across the groups of one claim; α = {compare.ALPHA:g}. "
-            f"Only finished runs count.\n\n{notes}")
+            f"Only the finished runs of each claim's study count.\n\n{notes}")
 
 
 def csv_table(results: List[ClaimResult]) -> str:
@@ -225,19 +230,31 @@ def csv_table(results: List[ClaimResult]) -> str:
     return out.getvalue().rstrip("\n")
 
 
-def run(suite_names_given: List[str], out_dir: Path, fmt: str = "github") -> Tuple[str, List[Path]]:
+def run(suite_names_given: List[str], out_dir: Path, fmt: str = "github",
+        budget: Optional[str] = None) -> Tuple[str, List[Path]]:
     """The verdicts of the named suites (default: every suite with claims); writes each suite's
-    ``tables/verdicts.md`` and ``.csv`` under ``out_dir``, where the report shows them first."""
+    ``tables/verdicts.md`` and ``.csv`` under ``out_dir``, where the report shows them first.
+    ``budget``: judge the claims that name this budget, from the runs of that budget's study
+    (``tables/verdicts-<budget>.md``); default: every claim at its first budget."""
     suites = [load_suite(n) for n in suite_names_given] or [s for s in map(load_suite, suite_names()) if s.claims]
     without = [s.name for s in suites if not s.claims]
     if without:
         raise UserError(f"The suite(s) {', '.join(without)} list no claims (no claims: section); suites with claims: "
                         f"{', '.join(n for n in suite_names() if load_suite(n).claims) or 'none'}.")
+    if budget is not None:
+        named = sorted({b for s in suites for c in s.claims for b in c.budgets if b})
+        if budget not in named:
+            raise UserError(f"No claim of {', '.join(s.name for s in suites)} names a budget {budget!r}; "
+                            f"budgets: {', '.join(named) or 'none (every claim has one study)'}.")
+    stem = "verdicts" if budget is None else f"verdicts-{budget}"
     results, written = [], []
     for suite in suites:
+        claims = [c for c in suite.claims if budget is None or budget in c.budgets]
+        if not claims:
+            continue
         records = ResultStore(out_dir / suite.name).records()
-        mine = [judge(suite, claim, records, out_dir) for claim in suite.claims]
+        mine = [judge(suite, claim, records, out_dir, budget=budget) for claim in claims]
         results += mine
         written += save_tables(out_dir / suite.name / "tables",
-                               {"verdicts.md": table(mine, "github"), "verdicts.csv": csv_table(mine)}, "verdict")
+                               {f"{stem}.md": table(mine, "github"), f"{stem}.csv": csv_table(mine)}, "verdict")
     return table(results, fmt), written

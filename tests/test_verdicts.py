@@ -33,7 +33,9 @@ claims:
     groups: {model.layers: [8, 16]}
     metric: test
     supports: A better
-    run: "model.layers=[2,8,16]"
+    run:
+      short: "model.layers=[2,8,16]"
+      long: "model.layers=[2,8,16] train.epochs=5"
     paper_budget: 1000 epochs
   - name: drop
     claim: the drop from 2 to 16 layers is smaller with lipschitz
@@ -68,19 +70,20 @@ def suite_file(tmp_path):
     return path
 
 
-def write_study(suite_file, out, skip=()):
-    """A record for every run the suite plans, values from the tables above (``skip``: run ids left out)."""
-    plan = expand(load_suite(str(suite_file)), {"output.dir": str(out)})
+def write_study(suite_file, out, skip=(), overrides=None, shift=0.0):
+    """A record for every run the suite plans, values from the tables above (``skip``: run ids
+    left out; ``overrides``: of the plan, e.g. another budget; ``shift``: added to lipschitz's scores)."""
+    plan = expand(load_suite(str(suite_file)), {**(overrides or {}), "output.dir": str(out)})
     store = ResultStore(plan.output_dir)
     for run in plan.runs:
         norm, layers = run.point["model.norm"], run.point["model.layers"]
-        test = (LIP if norm == "lipschitz" else NONE)[layers][run.seed]
+        test = (LIP if norm == "lipschitz" else NONE)[layers][run.seed] + (shift if norm == "lipschitz" else 0.0)
         val = test + (VAL_SHIFT[run.seed] if (norm, layers) == ("none", 2) else 0.0)
         if run.run_id not in skip:
             store.write({"run_id": run.run_id, "config_id": run.config_id, "seed": run.seed, "status": "ok",
                          "config": run.resolved, "metric": {"name": "accuracy", "higher_is_better": True},
                          "test": {"accuracy": test, "loss": 1.0}, "val": {"accuracy": val, "loss": 1.0},
-                         "best_epoch": 2, "epochs_run": 3})
+                         "best_epoch": 2, "epochs_run": run.resolved["train"]["epochs"]})
     return plan
 
 
@@ -159,7 +162,9 @@ def test_claims_without_runs_are_listed_as_not_run(tmp_path, suite_file, capsys)
     ("    metric: test\n", "    metric: accuracy\n"),
     ("    a: {model.norm: lipschitz}\n    b: {model.norm: none}\n    by", "    a: {model.nrom: lipschitz}\n    b: {model.norm: none}\n    by"),
     ("    contrast: {model.layers: [2, 16]}\n", "    contrast: {model.layers: [2, 16]}\n    groups: {model.layers: [2]}\n"),
-    ('    run: "model.layers=[2,8,16]"\n', '    run: "model.layerz=[2,8,16]"\n'),
+    ('      long: "model.layers=[2,8,16] train.epochs=5"\n', '      long: "model.layerz=[2,8,16] train.epochs=5"\n'),
+    ('      long: "model.layers=[2,8,16] train.epochs=5"\n', '      long run: "model.layers=[2,8,16]"\n'),
+    ('      long: "model.layers=[2,8,16] train.epochs=5"\n', '      long: 5\n'),
     ("    claim: lipschitz beats none when deep\n", "    claim: lipschitz beats none when |S| is deep\n"),
 ])
 def test_malformed_claims_exit_2(tmp_path, suite_file, capsys, change, message):
@@ -185,8 +190,9 @@ def test_shipped_claims_parse_and_plan():
     assert {s.name for s in with_claims} >= {"deep_gat", "deep_gt", "ma_zinc", "ma_tox21", "ma_tu_proteins"}
     for suite in with_claims:
         for claim in suite.claims:
-            for overrides in claim.run_overrides():
-                assert expand(suite, overrides).runs
+            for budget in claim.budgets:
+                for overrides in claim.run_overrides(budget):
+                    assert expand(suite, overrides).runs
 
 
 def test_a_claim_whose_sides_overlap_exits_2(tmp_path, suite_file, capsys):
@@ -216,3 +222,24 @@ def test_a_claim_whose_metric_no_run_has_is_not_testable(tmp_path, suite_file, c
     rows = [r for (name, _), r in verdicts(capsys, suite_file, out).items() if name == "bonds"]
     assert len(rows) == 3 and {r["mean_a"] for r in rows} == {"nan"}
     assert {r["verdict"] for r in rows} == {"not testable: no finished run has a value of ma_common_edge_excess"}
+
+
+def test_a_claim_is_judged_from_the_runs_of_the_budget_asked_for(tmp_path, suite_file, capsys):
+    """Two budgets of one study in one folder: each verdict uses its own study's runs only."""
+    out = tmp_path / "results"
+    write_study(suite_file, out)                                         # 3 epochs: the short budget
+    write_study(suite_file, out, overrides={"train.epochs": 5}, shift=-0.2)   # long: lipschitz far worse
+    short = verdicts(capsys, suite_file, out)[("deep", '{"model.layers": 8}')]
+    assert short["group_verdict"] == "A better" and short["budget"] == "3 epochs"
+    code = main(["verdicts", f"suite={suite_file}", f"output.dir={out}", "format=csv", "budget=long"])
+    captured = capsys.readouterr()
+    rows = list(csv.DictReader(io.StringIO(captured.out)))
+    assert code == 0 and {r["claim"] for r in rows} == {"deep"}             # the only claim with that budget
+    long8 = next(r for r in rows if r["group"] == '{"model.layers": 8}')
+    assert long8["group_verdict"] == "B better" and long8["budget"] == "5 epochs"
+    assert float(long8["diff"]) == pytest.approx(sum(D8) / 4 - 0.2)
+    assert (long8["finished"], long8["planned"]) == ("24", "24")
+    md = (out / "toy" / "tables" / "verdicts-long.md").read_text()
+    assert "long: 5 epochs / 1000 epochs" in md and "train.epochs=5`" in md
+    assert main(["verdicts", f"suite={suite_file}", f"output.dir={out}", "budget=huge"]) == 2
+    assert "budgets: long, short" in capsys.readouterr().err
