@@ -5,6 +5,9 @@
   marked with an ``x`` at the bottom of the subplot.
 * ``grad_norm_vs_layer.png``: per setting (row) and method (column), the gradient norm of each
   layer at epoch 0 on a log scale, one line per depth, geometric mean over seeds.
+* ``grad_norm_vs_epoch.png`` (runs diagnosed at two epochs or more, ``train.diagnostics_every``):
+  per setting (row) and depth (column), the largest per-layer weight-gradient norm against the
+  epoch, one line per method, geometric mean over the seeds diagnosed at that epoch.
 
 A setting is ``data.name`` plus `` m=XX%`` when ``data.missing_rate`` > 0; a method is
 ``"{model.name} ({model.norm})"``, followed by ``key=value`` for every other config key whose
@@ -193,6 +196,52 @@ def init_grad_profiles(records: List[Dict[str, Any]]) -> Dict[Key, GradProfile]:
     return profiles
 
 
+def grad_norm_histories(records: List[Dict[str, Any]]) -> Dict[Key, Tuple[np.ndarray, np.ndarray]]:
+    """(epochs, largest per-layer weight-gradient norm) per (setting, method, depth), geometric
+    mean over the seeds diagnosed at each epoch; records diagnosed at fewer than two epochs are
+    left out (they have no history)."""
+    per_key: Dict[Key, Dict[int, List[float]]] = {}
+    extra = distinguishing_keys(records)
+    for record in records:
+        key = _key(record, extra)
+        rows = [d for d in record.get("diagnostics") or [] if d.get("layers")]
+        if key is None or len(rows) < 2:
+            continue
+        for row in rows:
+            grads = [layer["weight_grad"] for layer in row["layers"] if layer.get("weight_grad") is not None]
+            if grads:
+                per_key.setdefault(key, {}).setdefault(int(row["epoch"]), []).append(max(grads))
+    return {key: (np.array(sorted(by_epoch)), np.array([_geometric_mean([[v] for v in by_epoch[e]])[0]
+                                                        for e in sorted(by_epoch)]))
+            for key, by_epoch in per_key.items()}
+
+
+def grad_history_figure(histories: Dict[Key, Tuple[np.ndarray, np.ndarray]]) -> plt.Figure:
+    """One row per dataset setting, one column per depth, one line per method (log scale)."""
+    settings = _setting_order([k[0] for k in histories])
+    methods = _method_order([k[1] for k in histories])
+    depths = sorted({k[2] for k in histories})
+    fig, axes = plt.subplots(len(settings), len(depths), figsize=(3.8 * len(depths), 3.1 * len(settings)),
+                             squeeze=False, sharey="row")
+    for r, setting in enumerate(settings):
+        for c, depth in enumerate(depths):
+            ax = axes[r, c]
+            for i, method in enumerate(methods):
+                if (setting, method, depth) in histories:
+                    epochs, grads = histories[(setting, method, depth)]
+                    ax.plot(epochs, grads, color=f"C{i % 10}", linestyle=LINESTYLES[i % len(LINESTYLES)])
+            if ax.has_data():
+                ax.set_yscale("log")
+            ax.set_title(f"{setting} — depth {depth}", fontsize="medium")
+            ax.set(xlabel="epoch", ylabel="largest layer grad norm" if c == 0 else None)
+            ax.grid(alpha=0.3)
+    handles = [Line2D([], [], color=f"C{i % 10}", linestyle=LINESTYLES[i % len(LINESTYLES)], label=m)
+               for i, m in enumerate(methods)]
+    fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(len(handles), 4),
+               frameon=False, title="weight gradients, geometric mean over seeds")
+    return fig
+
+
 def _grid(n: int, max_cols: int = 3) -> Tuple[int, int]:
     """(rows, columns) for ``n`` subplots: at most ``max_cols`` wide, 2 x 2 for four."""
     cols = 2 if n == 4 else min(n, max_cols)
@@ -316,13 +365,14 @@ def plot_suite(records: List[Dict[str, Any]], out_dir: Path) -> List[Path]:
     """Write the suite's figures into ``out_dir`` (created) and return their paths.
 
     Returns [] when no record is usable; the accuracy figure is left out when the records
-    span a single depth (nothing to plot against), the gradient figure when no record has
-    epoch-0 diagnostics.
+    span a single depth (nothing to plot against), the gradient figures when no record has
+    epoch-0 diagnostics (or diagnostics at two epochs, for the history).
     """
     cells = {k: c for k, c in accuracy_cells(records).items() if c.n or c.diverged}
     if len({depth for _, _, depth in cells}) < 2:
         cells = {}
     profiles = init_grad_profiles(records)
+    histories = grad_norm_histories(records)
     if not cells and not profiles:
         return []
     out_dir = Path(out_dir)
@@ -332,4 +382,6 @@ def plot_suite(records: List[Dict[str, Any]], out_dir: Path) -> List[Path]:
         paths.append(plot_accuracy(cells, _metric_names(records), out_dir / "accuracy_vs_depth.png"))
     if profiles:
         paths.append(plot_grad_norms(profiles, out_dir / "grad_norm_vs_layer.png"))
+    if histories:
+        paths.append(_save(grad_history_figure(histories), out_dir / "grad_norm_vs_epoch.png"))
     return paths

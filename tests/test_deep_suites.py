@@ -41,7 +41,7 @@ def test_quick_suite_in_ci_size(suite_name, tmp_path):
     assert "### ring_transfer" in table and "### tree_neighbors_match" in table
     assert "layers=1" in table and "layers=3" in table
     paths = plot_suite(records, tmp_path / "plots")
-    assert sorted(p.name for p in paths) == ["accuracy_vs_depth.png", "grad_norm_vs_layer.png"]
+    assert sorted(p.name for p in paths) == ["accuracy_vs_depth.png", "grad_norm_vs_epoch.png", "grad_norm_vs_layer.png"]
     check_site(tmp_path, suite_name)                              # its results site builds
 
 

@@ -6,13 +6,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from benchmark.plots import accuracy_cells, init_grad_profiles, method_of, plot_suite, setting_of
+from benchmark.plots import accuracy_cells, grad_norm_histories, init_grad_profiles, method_of, plot_suite, setting_of
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def record(method=("gat", "none"), layers=2, seed=0, test=0.8, dataset="csbm", missing=None,
-           status="ok", diagnostics=True, attention=True):
+           status="ok", diagnostics=True, attention=True, epochs=(0, 1)):
     name, norm = method
     data = {"name": dataset, "root": None}
     if missing is not None:
@@ -31,7 +31,7 @@ def record(method=("gat", "none"), layers=2, seed=0, test=0.8, dataset="csbm", m
                  "attention_grad": scale * 0.5 * 2.0 ** (layers - i) if attention else None,
                  "max_score": 1.0}
                 for i in range(1, layers + 1)]}
-            for epoch in (0, 1)]
+            for epoch in epochs]
     return rec
 
 
@@ -94,6 +94,17 @@ def test_init_grad_profiles_ignore_non_positive_and_missing_values():
     assert math.isnan(profile.weight[0]) and profile.weight[1] == pytest.approx(math.sqrt(2))
 
 
+def test_grad_norm_histories_largest_layer_per_epoch_geometric_mean_over_seeds():
+    records = [record(layers=3, seed=s, epochs=(0, 5, 10)) for s in range(2)]
+    records[1]["diagnostics"].pop()                                        # seed 1 was not diagnosed at 10
+    records.append(record(layers=3, seed=7, epochs=(0,)))                  # no history: left out
+    epochs, grads = grad_norm_histories(records)[("csbm", "gat (none)", 3)]
+    # largest layer: the first, (seed + 1) * 2^2 -> geometric mean of 4 and 8 where both seeds have it
+    np.testing.assert_array_equal(epochs, [0, 5, 10])
+    np.testing.assert_allclose(grads, [math.sqrt(32), math.sqrt(32), 4.0])
+    assert grad_norm_histories([record(layers=3, epochs=(0,))]) == {}
+
+
 def _is_png(path, min_bytes=10_000):
     data = path.read_bytes()
     return data[:8] == PNG_MAGIC and len(data) > min_bytes
@@ -103,7 +114,7 @@ def test_plot_suite_writes_both_figures_and_closes_them(tmp_path):
     out = tmp_path / "figures" / "nested"
     open_before = len(plt.get_fignums())
     paths = plot_suite(suite_records(), out)
-    assert [p.name for p in paths] == ["accuracy_vs_depth.png", "grad_norm_vs_layer.png"]
+    assert [p.name for p in paths] == ["accuracy_vs_depth.png", "grad_norm_vs_layer.png", "grad_norm_vs_epoch.png"]
     assert all(p.parent == out and _is_png(p) for p in paths)
     assert len(plt.get_fignums()) == open_before
 
