@@ -382,9 +382,14 @@ def csv_table(rows: List[Row], metrics: Sequence[str]) -> str:
 
 def pivot_table(rows: List[Row], metric: str, pivot: str, fmt: str) -> str:
     """One dataset's rows with ``pivot``'s values as columns (e.g. depth) and the other varying
-    keys as rows; each cell is ``metric`` mean ± std, the best of each column in bold."""
-    keys = [k for k in varying_keys(rows) if k != pivot]
+    keys as rows; each cell is ``metric`` mean ± std, the best of each column in bold. A key that
+    varies only with the pivot (deep_gat's epochs per depth) goes into the column heading instead
+    of splitting the rows."""
     values = sorted({row.keys.get(pivot) for row in rows}, key=lambda v: (str(type(v)), v))
+    def along_pivot(key: str) -> bool:
+        return all(len({repr(r.keys.get(key)) for r in rows if r.keys.get(pivot) == v}) == 1 for v in values)
+    keys = [k for k in varying_keys(rows) if k != pivot and not along_pivot(k)]
+    with_pivot = [k for k in varying_keys(rows) if k != pivot and along_pivot(k)]
     cells: Dict[str, Any] = {}  # repr(label) -> (label, {pivot value: row}); labels may hold lists
     for row in rows:
         label = tuple(row.keys.get(k) for k in keys)
@@ -404,7 +409,10 @@ def pivot_table(rows: List[Row], metric: str, pivot: str, fmt: str) -> str:
                 text += f" [{row.diverged} div.]"
             line.append(_bold(text, fmt) if row and row.config_id == best[value] else text)
         body.append(line)
-    header = [_column_name(k) for k in keys] + [f"{_column_name(pivot)}={v}" for v in values]
+    def heading(value: Any) -> str:
+        first = next(r for r in rows if r.keys.get(pivot) == value)
+        return " · ".join([f"{_column_name(pivot)}={value}"] + [f"{_column_name(k)}={first.keys.get(k)}" for k in with_pivot])
+    header = [_column_name(k) for k in keys] + [heading(v) for v in values]
     return _tabulate(body, header, fmt)
 
 

@@ -144,3 +144,23 @@ def test_common_edge_excess_against_the_bond_base_rates():
     assert aggregate([r], ["ma_common_edge_excess"])[0].stats["ma_common_edge_excess"].n == 0   # no massive real edge
     r["massive"] = {"final": [{"layer": "l0", "massive_by_edge_type": {"1": 3}}]}              # a record without base rates
     assert aggregate([r], ["ma_common_edge_excess"])[0].stats["ma_common_edge_excess"].n == 0
+
+
+def test_pivot_moves_a_key_set_per_depth_into_the_column_heading():
+    """deep_gat sets the epochs by depth: one row per method, not one per (method, epochs)."""
+    records = []
+    for cid, norm, layers, epochs, value in [("A", "none", 2, 1000, 0.7), ("B", "none", 8, 2500, 0.5),
+                                             ("C", "lipschitz", 2, 1000, 0.6), ("D", "lipschitz", 8, 2500, 0.4)]:
+        r = record(cid, 0, value, value, layers)
+        r["config"]["model"]["norm"] = norm
+        r["config"]["train"] = {"epochs": epochs}
+        records.append(r)
+    lines = [line for line in render(records, ["test"], "github", pivot="model.layers").splitlines()
+             if line.startswith("|")]
+    assert "layers=2 · train.epochs=1000" in lines[0] and "layers=8 · train.epochs=2500" in lines[0]
+    body = lines[2:]
+    assert len(body) == 2 and all(line.count("(n=1)") == 2 for line in body)
+    records[3]["config"]["train"] = {"epochs": 100}          # now epochs also varies at one depth: a row key again
+    lines = [line for line in render(records, ["test"], "github", pivot="model.layers").splitlines()
+             if line.startswith("|")]
+    assert "epochs" in lines[0].split("|")[2] and len(lines[2:]) == 4
