@@ -168,3 +168,24 @@ def test_where_filters_compare(capsys, tmp_path):
                  "by=model.layers", "where=model.layers=2", "name=depth2"]) == 0
     rows = rows_of(out, "depth2")
     assert [row["model.layers"] for row in rows] == ["2"] and rows[0]["pairs"] == "4"
+
+
+def test_min_lr_check_pairs_the_stopped_runs_with_their_full_length_twins(tmp_path):
+    """tools/min_lr_check.py: the same run stopped at lr < 1e-8 and trained for every epoch."""
+    import sys
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1] / "tools"))
+    import min_lr_check
+
+    def write(folder, run_id, min_lr, epochs, final, test, dropout=0.6):
+        ResultStore(tmp_path / folder / "deep_gat").write(record(
+            run_id, test=test, model={"norm": "lipschitz", "layers": 8, "hidden": 8, "dropout": dropout},
+            data={"name": "cora", "missing_rate": 100}, train={"min_lr": min_lr}, epochs_run=epochs,
+            final={"test": {"accuracy": final}}))
+
+    write("study", "a", 1e-8, 70, 0.20, 0.30)
+    write("study", "b", 1e-8, 70, 0.50, 0.50, dropout=0.0)      # an ablation run: not part of the check
+    write("check", "c", 0.0, 2500, 0.25, 0.30)
+    text = min_lr_check.main(tmp_path / "study", tmp_path / "check")
+    line = next(row for row in text.splitlines() if "| cora" in row)
+    assert "70" in line and "2500" in line and "0.0500" in line
+    assert "largest |Δ final_test| 0.0500, largest |Δ test| 0.0000 over 1 runs" in text
