@@ -36,6 +36,8 @@ METRIC_COLUMNS: Dict[str, Any] = {
     # the test metric of the last finite epoch (the LipschitzNorm paper's protocol)
     "final_test": (lambda r: (r.get("final") or {}).get("test", {}).get(r["metric"]["name"]), "metric"),
     "epochs": (lambda r: r["epochs_run"], None),
+    # the largest training loss of any epoch (in training mode: dropout on), a blow-up of a deep stack
+    "max_train_loss": (lambda r: _largest_train_loss(r), "min"),
     # from train.diagnostics_every: the largest per-layer weight-gradient norm / |pre-softmax score| at init
     "init_grad": (lambda r: _at_init(r, "weight_grad"), "min"),
     "init_score": (lambda r: _at_init(r, "max_score"), None),
@@ -83,6 +85,12 @@ def _common_edge_excess(record: Dict[str, Any], common: int = 2) -> Optional[flo
     return share(massive) - share(edges)
 
 
+def _largest_train_loss(record: Dict[str, Any]) -> Optional[float]:
+    losses = [e["train_loss"] for e in record.get("history") or []
+              if isinstance(e.get("train_loss"), (int, float)) and math.isfinite(e["train_loss"])]
+    return max(losses) if losses else None
+
+
 def _gain(record: Dict[str, Any], sigma: float) -> Optional[float]:
     return next((a["gain"] for a in record.get("attack") or [] if math.isclose(a["sigma"], sigma)), None)
 
@@ -109,6 +117,7 @@ METRIC_HELP = {
     "best_epoch": "epoch of the best validation score (0 = initialisation)",
     "final_test": "test score at the last finite epoch (the LipschitzNorm paper's protocol)",
     "epochs": "epochs trained (early stopping, max_seconds)",
+    "max_train_loss": "largest training loss of any epoch (training mode, dropout on)",
     "init_grad": "largest per-layer weight-gradient norm at init (train.diagnostics_every)",
     "init_score": "largest |pre-softmax score| at init (train.diagnostics_every)",
     "ma_max_ratio": "largest activation / median ratio of the trained model (analysis.massive)",

@@ -164,3 +164,12 @@ def test_pivot_moves_a_key_set_per_depth_into_the_column_heading():
     lines = [line for line in render(records, ["test"], "github", pivot="model.layers").splitlines()
              if line.startswith("|")]
     assert "epochs" in lines[0].split("|")[2] and len(lines[2:]) == 4
+
+
+def test_max_train_loss_is_the_largest_finite_training_loss():
+    r = record("A", 0, 0.5, 0.5, 2)
+    r["history"] = [{"epoch": 0, "train_loss": float("nan")}, {"epoch": 1, "train_loss": 3.5},
+                    {"epoch": 2, "train_loss": 1e9}, {"epoch": 3, "train_loss": float("inf")}, {"epoch": 4}]
+    assert aggregate([r], ["max_train_loss"])[0].stats["max_train_loss"].mean == 1e9
+    r["history"] = [{"epoch": 0, "train_loss": float("nan")}]
+    assert aggregate([r], ["max_train_loss"])[0].stats["max_train_loss"].n == 0
