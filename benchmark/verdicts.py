@@ -105,10 +105,13 @@ def _claim_verdict(claim: PaperClaim, rows: List[Row], valued: bool = True) -> s
     answers = [agrees(claim.supports, r) for r in tested]
     support, against = answers.count(True), answers.count(False)
     if support == len(tested):
-        return "supported"
-    if support:
-        return f"supported in {support} of {len(tested)} groups"
-    return "contradicted" if against else "not shown (no significant difference)"
+        text = "supported"
+    elif support:
+        text = f"supported in {support} of {len(tested)} groups"
+    else:
+        text = "contradicted" if against else "not shown (no significant difference)"
+    untested = len(rows) - len(tested)
+    return text + (f" ({untested} more group{'s' if untested > 1 else ''} with too few seeds)" if untested else "")
 
 
 def judge(suite: Suite, claim: PaperClaim, records: List[Dict[str, Any]], out_dir: Path,

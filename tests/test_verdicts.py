@@ -243,3 +243,18 @@ def test_a_claim_is_judged_from_the_runs_of_the_budget_asked_for(tmp_path, suite
     assert "long: 5 epochs / 1000 epochs" in md and "train.epochs=5`" in md
     assert main(["verdicts", f"suite={suite_file}", f"output.dir={out}", "budget=huge"]) == 2
     assert "budgets: long, short" in capsys.readouterr().err
+
+
+def test_a_verdict_names_the_groups_it_could_not_test():
+    from benchmark.compare import Row
+    from benchmark.leaderboard import Stat
+    from benchmark.paper_claims import PaperClaim
+    from benchmark.verdicts import _claim_verdict
+
+    claim = PaperClaim(name="x", claim="x", source="", a={}, supports="A higher")
+    tested = Row(group={}, metric_name="m", higher=None, a=Stat.of([2.0, 3.0]), b=Stat.of([1.0, 1.5]), test="paired t",
+                 diff=1.0, verdict="A higher")
+    untested = Row(group={}, metric_name="m", higher=None, a=Stat.of([]), b=Stat.of([1.0]))
+    assert _claim_verdict(claim, [tested]) == "supported"
+    assert _claim_verdict(claim, [tested, untested]) == "supported (1 more group with too few seeds)"
+    assert _claim_verdict(claim, [untested, untested]) == "too few seeds"
