@@ -112,10 +112,16 @@ def test_slurm_job_cancelled_mid_run_resumes_from_its_checkpoint(slurm_cluster, 
                 pass
     subprocess.run(["scancel", job_id], check=True, timeout=60)
     assert 20 <= epoch and not records(folder)
-    time.sleep(2)
+    # wait until Slurm has ended the job (COMPLETING can last seconds): while its process lives, its claim
+    # is a live one and a rerun rightly leaves the run alone
+    deadline = time.time() + 120
+    while time.time() < deadline and subprocess.run(["squeue", "-h", "-j", job_id], capture_output=True,
+                                                    text=True, timeout=60).stdout.strip():
+        time.sleep(0.5)
     # the cancelled job left its claim; on this (single) host its process is gone: the rerun takes it over
     again = cli(f"suite={slow}", "launcher=slurm", "slurm.time_min=10", "slurm.mem_gb=1", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
+    assert len(records(folder)) == 1, again.stdout + again.stderr
     (record,) = records(folder)
     assert record["status"] == "ok" and record["resumed_from_epoch"] >= 20
     assert record["epochs_run"] == 300
