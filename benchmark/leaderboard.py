@@ -397,8 +397,10 @@ def pivot_table(rows: List[Row], metric: str, pivot: str, fmt: str) -> str:
     values = sorted({row.keys.get(pivot) for row in rows}, key=lambda v: (str(type(v)), v))
     def along_pivot(key: str) -> bool:
         return all(len({repr(r.keys.get(key)) for r in rows if r.keys.get(pivot) == v}) == 1 for v in values)
-    keys = [k for k in varying_keys(rows) if k != pivot and not along_pivot(k)]
-    with_pivot = [k for k in varying_keys(rows) if k != pivot and along_pivot(k)]
+    keys, with_pivot = [], []
+    for key in varying_keys(rows):
+        if key != pivot:
+            (with_pivot if along_pivot(key) else keys).append(key)
     cells: Dict[str, Any] = {}  # repr(label) -> (label, {pivot value: row}); labels may hold lists
     for row in rows:
         label = tuple(row.keys.get(k) for k in keys)

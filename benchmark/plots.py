@@ -221,22 +221,22 @@ def grad_history_figure(histories: Dict[Key, Tuple[np.ndarray, np.ndarray]]) -> 
     settings = _setting_order([k[0] for k in histories])
     methods = _method_order([k[1] for k in histories])
     depths = sorted({k[2] for k in histories})
+    style = _method_styles(methods)
     fig, axes = plt.subplots(len(settings), len(depths), figsize=(3.8 * len(depths), 3.1 * len(settings)),
                              squeeze=False, sharey="row")
     for r, setting in enumerate(settings):
         for c, depth in enumerate(depths):
             ax = axes[r, c]
-            for i, method in enumerate(methods):
+            for method in methods:
                 if (setting, method, depth) in histories:
                     epochs, grads = histories[(setting, method, depth)]
-                    ax.plot(epochs, grads, color=f"C{i % 10}", linestyle=LINESTYLES[i % len(LINESTYLES)])
+                    ax.plot(epochs, grads, color=style[method]["color"], linestyle=style[method]["linestyle"])
             if ax.has_data():
                 ax.set_yscale("log")
             ax.set_title(f"{setting} — depth {depth}", fontsize="medium")
             ax.set(xlabel="epoch", ylabel="largest layer grad norm" if c == 0 else None)
             ax.grid(alpha=0.3)
-    handles = [Line2D([], [], color=f"C{i % 10}", linestyle=LINESTYLES[i % len(LINESTYLES)], label=m)
-               for i, m in enumerate(methods)]
+    handles = [Line2D([], [], color=style[m]["color"], linestyle=style[m]["linestyle"], label=m) for m in methods]
     fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(len(handles), 4),
                frameon=False, title="weight gradients, geometric mean over seeds")
     return fig
@@ -261,6 +261,13 @@ def band(mean: np.ndarray, std: np.ndarray, metric: str) -> Tuple[np.ndarray, np
     return np.clip(mean - std, low, high), np.clip(mean + std, low, high)
 
 
+def _method_styles(methods: List[str]) -> Dict[str, Dict[str, str]]:
+    """Colour, marker and line style of each method, in the order given: the same method looks
+    the same in every figure of a suite."""
+    return {m: {"color": f"C{i % 10}", "marker": MARKERS[i % len(MARKERS)], "linestyle": LINESTYLES[i % len(LINESTYLES)]}
+            for i, m in enumerate(methods)}
+
+
 def plot_accuracy(cells: Dict[Key, Cell], metrics: Dict[str, str], path: Path) -> Path:
     """Test metric against depth (log2 axis), one subplot per setting, one line per method."""
     return _save(accuracy_figure(cells, metrics), path)
@@ -270,9 +277,10 @@ def accuracy_figure(cells: Dict[Key, Cell], metrics: Dict[str, str]) -> plt.Figu
     """The figure of :func:`plot_accuracy`, not yet saved."""
     settings = _setting_order([k[0] for k in cells])
     methods = _method_order([k[1] for k in cells])
-    colors = {m: f"C{i % 10}" for i, m in enumerate(methods)}
-    markers = {m: MARKERS[i % len(MARKERS)] for i, m in enumerate(methods)}
-    styles = {m: LINESTYLES[i % len(LINESTYLES)] for i, m in enumerate(methods)}
+    style = _method_styles(methods)
+    colors = {m: style[m]["color"] for m in methods}
+    markers = {m: style[m]["marker"] for m in methods}
+    styles = {m: style[m]["linestyle"] for m in methods}
     shift = {m: 2 ** (DODGE * (i - (len(methods) - 1) / 2)) for i, m in enumerate(methods)}
     rows, cols = _grid(len(settings))
     fig, axes = plt.subplots(rows, cols, figsize=(4.8 * cols, 3.6 * rows), squeeze=False)

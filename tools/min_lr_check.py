@@ -21,19 +21,20 @@ def runs(folder: Path) -> pd.DataFrame:
     rows = []
     for record in ResultStore(folder / "deep_gat").records():
         config = record["config"]
-        if record.get("status") != "ok" or config["model"].get("dropout") != 0.6:
-            continue          # the ablation runs (another dropout) are not part of the study
+        if record.get("status") != "ok":
+            continue
         rows.append({"dataset": config["data"]["name"], "norm": config["model"]["norm"],
                      "layers": config["model"]["layers"], "seed": record["seed"], "epochs": record["epochs_run"],
                      "final_test": value_of(record, "final_test"), "test": value_of(record, "test"),
                      "min_lr": config["train"]["min_lr"], "model": config["model"]["name"],
-                     "hidden": config["model"]["hidden"], "missing": config["data"].get("missing_rate")})
+                     "hidden": config["model"]["hidden"], "missing": config["data"].get("missing_rate"),
+                     "dropout": config["model"].get("dropout"), "input_dropout": config["model"].get("input_dropout", 0.0)})
     return pd.DataFrame(rows)
 
 
 def main(study: Path, check: Path) -> str:
     stopped, full = runs(study), runs(check)
-    same = ["model", "hidden", "missing"]
+    same = ["model", "hidden", "missing", "dropout", "input_dropout"]   # an ablation run has no twin in the check
     stopped = stopped[stopped.min_lr > 0]
     full = full[full.min_lr == 0]
     both = stopped.merge(full, on=KEYS + same, suffixes=(" stopped", " full"))
