@@ -1,10 +1,11 @@
 import sys
 
-from benchmark.interrupt import guarded, install
+from benchmark.interrupt import guarded, held, install
 
 
 def _main() -> int:
-    from benchmark.cli import main  # imported under the guard: Ctrl-C during start-up is a clean exit
+    with held():  # a Ctrl-C while the command line's modules import is raised after them (see held)
+        from benchmark.cli import main  # imported under the guard: Ctrl-C during start-up is a clean exit
 
     return main()
 

@@ -15,7 +15,7 @@ from tabulate import tabulate
 
 from benchmark import leaderboard
 from benchmark.config import flatten
-from benchmark.interrupt import guarded
+from benchmark.interrupt import guarded, held
 from benchmark.read_commands import (cmd_compare, cmd_export, cmd_leaderboard, cmd_plot, cmd_reindex, cmd_report,
                                      cmd_verdicts, split_suite)
 from benchmark.results import ResultStore
@@ -42,7 +42,8 @@ def _plan(args: List[str]) -> Plan:
 
 
 def cmd_run(ns: argparse.Namespace) -> int:
-    from benchmark.runner import execute  # torch and DGL load here, not for help, list or show
+    with held():  # Ctrl-C while torch and DGL import is delivered after (see held)
+        from benchmark.runner import execute  # torch and DGL load here, not for help, list or show
 
     plan = _plan(ns.overrides)
     print(f"suite {plan.suite.name}: {len(plan.runs)} runs → {plan.output_dir}", file=sys.stderr)

@@ -10,6 +10,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from benchmark import leaderboard
 from benchmark.config import check_key, parse_overrides
 from benchmark.filters import describe, parse_where, select, split_where
+from benchmark.interrupt import held
 from benchmark.results import ResultStore
 from benchmark.suites import OfSuite, Suite, load_suite, suite_names
 from benchmark.sweep import record_ids
@@ -85,8 +86,9 @@ def _nothing(target: Target, where: Dict[str, List[Any]], what: str) -> UserErro
 
 def cmd_plot(ns: argparse.Namespace) -> int:
     target, where, _ = _read_args(ns.overrides, "plot")
-    from benchmark.ma_plots import plot_massive  # matplotlib only when plotting
-    from benchmark.plots import plot_suite
+    with held():  # torch and matplotlib import here (see benchmark.interrupt.held)
+        from benchmark.ma_plots import plot_massive  # matplotlib only when plotting
+        from benchmark.plots import plot_suite
 
     records = _records(target, where)
     folder = target.folder
@@ -233,7 +235,8 @@ def cmd_report(ns: argparse.Namespace) -> int:
         raise ConfigError(f"records= takes true or false (copy each raw record into the site); got {records!r}.")
     if overrides:
         raise ConfigError(f"report takes suite=, output.dir=, site= and records= only; got {', '.join(overrides)}.")
-    from benchmark.report import build_site  # jinja2 and matplotlib only when reporting
+    with held():
+        from benchmark.report import build_site  # jinja2 and matplotlib only when reporting
 
     summary = build_site(out_dir, site, suites, records=records)
     print(f"{summary.suites} suite(s), {summary.runs} run pages, {summary.malformed} malformed record(s); "

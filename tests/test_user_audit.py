@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from benchmark.cli import main
+from benchmark.interrupt import Terminated, _on_sigterm, held
 from benchmark.results import ResultStore
 
 REPO = Path(__file__).resolve().parent.parent
@@ -178,16 +179,69 @@ def test_flags_anywhere_among_the_overrides(capsys, sweep):
     assert exit_info.value.code == 2 and "unrecognized arguments: --forse" in capsys.readouterr().err
 
 
-def test_ctrl_c_during_start_up_exits_130_without_traceback(tmp_path):
+@pytest.mark.parametrize("delay", [0.3, 0.8, 1.3, 1.8])
+def test_ctrl_c_during_start_up_exits_130_without_traceback(tmp_path, delay):
+    """At any moment of start-up, torch's import included (from about 0.5 s to 2 s here): a
+    Ctrl-C there used to end the process killed by SIGINT (-2) or aborted (-6) now and then."""
     env = dict(os.environ, PYTHONPATH=str(REPO))
     proc = subprocess.Popen([sys.executable, "-m", "benchmark", "run", "suite=quickstart", "train.epochs=500",
                              f"output.dir={tmp_path}", "--no-progress"], cwd=tmp_path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(0.3)                                                  # still importing torch and DGL
+    time.sleep(delay)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
+
+
+# Runs the command line with a Ctrl-C sent to itself the moment DGL's import begins (inside the
+# runner's import, after torch's), and reports which modules had loaded when the command ended.
+CTRL_C_INSIDE_THE_IMPORT = """
+import importlib.abc, json, os, runpy, signal, sys
+class CtrlCAtDgl(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "dgl":
+            sys.meta_path.remove(self)
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+sys.meta_path.insert(0, CtrlCAtDgl())
+out, sys.argv = sys.argv[1], ["benchmark", *sys.argv[2:]]
+code = 0
+try:
+    runpy.run_module("benchmark", run_name="__main__", alter_sys=True)
+except SystemExit as stop:
+    code = stop.code
+with open(out, "w") as f:
+    json.dump({"code": code, "runner": "benchmark.runner" in sys.modules}, f)
+"""
+
+
+def test_ctrl_c_inside_the_torch_and_dgl_import_waits_for_the_import_then_exits_130(tmp_path):
+    out = tmp_path / "probe.json"
+    proc = subprocess.run([sys.executable, "-c", CTRL_C_INSIDE_THE_IMPORT, str(out), "run", "suite=quickstart",
+                           f"output.dir={tmp_path}", "--no-progress"], cwd=REPO, capture_output=True, text=True,
+                          timeout=300)
+    assert out.exists(), proc.stderr
+    result = json.loads(out.read_text())
+    assert result == {"code": 130, "runner": True}, proc.stderr     # held until the import had finished
+    assert "interrupted" in proc.stderr and "Traceback" not in proc.stderr
+    assert not list(tmp_path.glob("quickstart/*.json"))              # and then nothing ran
+
+
+@pytest.mark.parametrize("kind, raised", [(signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, Terminated)])
+def test_a_held_signal_is_raised_by_its_own_handler_after_the_block(kind, raised):
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    reached = False
+    try:
+        with pytest.raises(raised):
+            with held():
+                os.kill(os.getpid(), kind)
+                time.sleep(0.05)          # an unheld signal raises here, at the next bytecode
+                reached = True
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert reached
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler    # handlers are restored
 
 
 @pytest.mark.slow

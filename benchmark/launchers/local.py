@@ -9,6 +9,7 @@ import threading
 import time
 from typing import List, Optional
 
+from benchmark.interrupt import held
 from benchmark.launchers import Launcher, cores, env_threads
 from benchmark.progress import SweepProgress
 from benchmark.thread_share import configure_threads
@@ -26,8 +27,9 @@ def _init_worker(threads: int, ready) -> None:
     imported faster would otherwise take every short run before the others are up."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)      # the parent decides; it terminates us
     signal.signal(signal.SIGTERM, _stop_worker)
-    configure_threads(threads)
-    import benchmark.runner  # noqa: F401  (the heavy imports: torch, DGL, the models)
+    with held():                                      # a SIGTERM during torch's import is delivered after it
+        configure_threads(threads)                    # imports torch
+        import benchmark.runner  # noqa: F401  (the heavy imports: torch, DGL, the models)
 
     try:
         ready.wait(timeout=60)
