@@ -3,36 +3,16 @@ torch_geometric (each costs seconds; the README gives the measured start-up time
 is timed): the models' option tables are declared torch-free (:mod:`dgl_ma.models.options`).
 Each case runs ``python -m benchmark ...`` in a fresh interpreter and reads
 ``sys.modules`` at its exit."""
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_probe import probe
 
 HEAVY = ("torch", "dgl", "ogb", "torch_geometric")
-REPO = Path(__file__).resolve().parents[1]
-
-PROBE = """
-import json, runpy, sys
-out, args = sys.argv[1], sys.argv[2:]
-sys.argv = ["benchmark", *args]
-code = 0
-try:
-    runpy.run_module("benchmark", run_name="__main__", alter_sys=True)
-except SystemExit as stop:
-    code = stop.code
-with open(out, "w") as f:
-    json.dump({"code": code, "heavy": sorted(m for m in %r if m in sys.modules)}, f)
-""" % (HEAVY,)
-
 
 def loaded_modules(tmp_path: Path, *args: str) -> dict:
-    out = tmp_path / "probe.json"
-    proc = subprocess.run([sys.executable, "-c", PROBE, str(out), *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=300)
-    assert out.exists(), proc.stderr
-    return json.loads(out.read_text())
+    result = probe(tmp_path, HEAVY, *args)
+    return {"code": result["code"], "heavy": result["loaded"]}
 
 
 @pytest.mark.parametrize("args", [["--help"], ["run", "--help"], ["show", "--help"], ["leaderboard", "--help"]],

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from cli_probe import probe
 
 from benchmark.cli import main
 from benchmark.interrupt import Terminated, _on_sigterm, held
@@ -194,10 +195,10 @@ def test_ctrl_c_during_start_up_exits_130_without_traceback(tmp_path, delay):
     assert "interrupted" in err and "Traceback" not in err
 
 
-# Runs the command line with a Ctrl-C sent to itself the moment DGL's import begins (inside the
-# runner's import, after torch's), and reports which modules had loaded when the command ended.
-CTRL_C_INSIDE_THE_IMPORT = """
-import importlib.abc, json, os, runpy, signal, sys
+# A Ctrl-C the command line sends itself the moment DGL's import begins (inside the runner's
+# import, after torch's).
+CTRL_C_AT_DGL = """
+import importlib.abc, os, signal, sys
 class CtrlCAtDgl(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path, target=None):
         if name == "dgl":
@@ -205,26 +206,15 @@ class CtrlCAtDgl(importlib.abc.MetaPathFinder):
             os.kill(os.getpid(), signal.SIGINT)
         return None
 sys.meta_path.insert(0, CtrlCAtDgl())
-out, sys.argv = sys.argv[1], ["benchmark", *sys.argv[2:]]
-code = 0
-try:
-    runpy.run_module("benchmark", run_name="__main__", alter_sys=True)
-except SystemExit as stop:
-    code = stop.code
-with open(out, "w") as f:
-    json.dump({"code": code, "runner": "benchmark.runner" in sys.modules}, f)
 """
 
 
 def test_ctrl_c_inside_the_torch_and_dgl_import_waits_for_the_import_then_exits_130(tmp_path):
-    out = tmp_path / "probe.json"
-    proc = subprocess.run([sys.executable, "-c", CTRL_C_INSIDE_THE_IMPORT, str(out), "run", "suite=quickstart",
-                           f"output.dir={tmp_path}", "--no-progress"], cwd=REPO, capture_output=True, text=True,
-                          timeout=300)
-    assert out.exists(), proc.stderr
-    result = json.loads(out.read_text())
-    assert result == {"code": 130, "runner": True}, proc.stderr     # held until the import had finished
-    assert "interrupted" in proc.stderr and "Traceback" not in proc.stderr
+    result = probe(tmp_path, ["benchmark.runner"], "run", "suite=quickstart", f"output.dir={tmp_path}",
+                   "--no-progress", prelude=CTRL_C_AT_DGL)
+    err = result["stderr"]
+    assert (result["code"], result["loaded"]) == (130, ["benchmark.runner"]), err   # held until the import had finished
+    assert "interrupted" in err and "Traceback" not in err
     assert not list(tmp_path.glob("quickstart/*.json"))              # and then nothing ran
 
 
